@@ -1,0 +1,1 @@
+"""ML Casebook library: the code behind the notebooks."""

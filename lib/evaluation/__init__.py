@@ -1,0 +1,1 @@
+"""Evaluation: metrics, calibration, reject option, plots."""

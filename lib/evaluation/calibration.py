@@ -1,0 +1,109 @@
+"""Probability calibration: temperature scaling, ECE, NLL, reliability diagrams, sharpening."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+
+
+def _check(logits_or_proba: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+    arr = np.asarray(logits_or_proba, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-D (n_samples, n_classes) array, got shape {arr.shape}")
+    if y is not None and len(y) != len(arr):
+        raise ValueError(f"{len(arr)} rows of scores but {len(y)} labels")
+    return arr
+
+
+def nll(proba: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood of the true class (y holds class indices)."""
+    p = _check(proba, y)
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), np.asarray(y)], eps, 1.0))))
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
+    """ECE of the top-class confidence with equal-width bins (Guo et al., 2017)."""
+    p = _check(proba, y)
+    conf = p.max(1)
+    correct = (p.argmax(1) == np.asarray(y)).astype(float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        mask = (conf > lo) & (conf <= hi)
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+    """The temperature T > 0 minimising validation NLL of softmax(logits / T).
+
+    Args:
+        logits: (n, k) unnormalised scores (decision_function or network logits; log-probabilities work too).
+        y: (n,) true class indices.
+    """
+    z = _check(logits, y)
+    y = np.asarray(y)
+
+    def loss(log_t: float) -> float:
+        return float(-np.mean(log_softmax(z / np.exp(log_t), axis=1)[np.arange(len(y)), y]))
+
+    res = minimize_scalar(loss, bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded")
+    return float(np.exp(res.x))
+
+
+def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(logits / T)."""
+    if temperature <= 0:
+        raise ValueError("temperature must be positive")
+    return softmax(_check(logits) / temperature, axis=1)
+
+
+def sharpen(proba: np.ndarray, k: float) -> np.ndarray:
+    """Probability sharpening p^k / Σ p^k (k > 1 sharpens, k < 1 softens, k = 1 is the identity)."""
+    if k <= 0:
+        raise ValueError("k must be positive")
+    p = np.clip(_check(proba), 1e-12, 1.0) ** k
+    return p / p.sum(1, keepdims=True)
+
+
+@dataclass
+class ReliabilityCurve:
+    """Per-bin mean confidence, accuracy and count."""
+
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+
+
+def reliability_curve(proba: np.ndarray, y: np.ndarray, n_bins: int = 10) -> ReliabilityCurve:
+    """Bin the top-class confidence and compare with the observed accuracy in each bin."""
+    p = _check(proba, y)
+    conf, correct = p.max(1), (p.argmax(1) == np.asarray(y)).astype(float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore"):
+        mean_conf = np.bincount(idx, weights=conf, minlength=n_bins) / count
+        acc = np.bincount(idx, weights=correct, minlength=n_bins) / count
+    return ReliabilityCurve(mean_conf, acc, count)
+
+
+def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], n_bins: int = 10, title: str = "Reliability diagram",
+                     ax=None):
+    """Reliability diagram for several probability sets, e.g. {"before": (p, y), "after": (p2, y)}."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    for label, (proba, y) in curves.items():
+        c = reliability_curve(proba, y, n_bins)
+        ok = c.count > 0
+        ece = expected_calibration_error(proba, y)
+        ax.plot(c.confidence[ok], c.accuracy[ok], "o-", label=f"{label} (ECE {ece:.3f})")
+    ax.set(xlabel="confidence (top-class probability)", ylabel="accuracy", title=title, xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="upper left")
+    return ax

@@ -1,0 +1,5 @@
+import sys
+
+from lib.runner.cli import main
+
+sys.exit(main())

@@ -1,0 +1,216 @@
+"""`python -m lib.runner`: what `./run_all.sh` calls after setting up the environment.
+
+    python -m lib.runner [--profile smoke|default|full] [--data DIR] [--keep-going] [NN ...]
+
+Exit codes: 0 all notebooks succeeded, 1 a notebook failed, 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lib.core.paths import project_root
+from lib.core.run import git_commit, package_versions
+from lib.runner.index import write_index
+
+INJECTED = ("PROFILE", "DATA_DIR")
+
+
+class UsageError(Exception):
+    """Bad command-line arguments or configuration (exit code 2)."""
+
+
+@dataclass
+class NotebookResult:
+    number: str
+    name: str
+    status: str  # "ok", "failed", "skipped"
+    duration_s: float
+    html: str | None
+    metrics: str | None
+    error: str | None = None
+
+
+def discover_notebooks(folder: Path) -> dict[str, Path]:
+    """Map "NN" → notebook path for `NN_name.ipynb` files in `folder`, in run order."""
+    found = {}
+    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        found[path.name[:2]] = path
+    return found
+
+
+def load_profile(configs: Path, profile: str) -> dict[str, Any]:
+    """Read `configs/<profile>.yaml` (a `common` section plus one section per notebook stem)."""
+    path = configs / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in configs.glob("*.yaml"))
+        raise UsageError(f"unknown profile {profile!r}: no {path}. Known profiles: {', '.join(known)}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must be a mapping of sections")
+    return data
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The names (and defaults) of a notebook's `parameters` cell, via papermill."""
+    import papermill as pm
+
+    return {k: v.get("default") for k, v in pm.inspect_notebook(str(path)).items()}
+
+
+def parameters_for(path: Path, config: dict[str, Any], profile: str, data_dir: str) -> dict[str, Any]:
+    """Merge `common` + the notebook's section, inject PROFILE and DATA_DIR, reject unknown names."""
+    section = config.get(path.stem) or {}
+    params = {**(config.get("common") or {}), **section, "PROFILE": profile, "DATA_DIR": data_dir}
+    declared = notebook_parameters(path)
+    if not declared:
+        raise UsageError(f"{path.name} has no cell tagged 'parameters'")
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise UsageError(f"configs/{profile}.yaml sets parameters that {path.name} does not declare: "
+                         f"{', '.join(unknown)} (declared: {', '.join(sorted(declared))})")
+    return params
+
+
+def to_html(executed: Path, html: Path) -> None:
+    """Render an executed notebook (successful or not) to a standalone HTML file."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    html.write_text(body, encoding="utf-8")
+
+
+def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) -> NotebookResult:
+    """Execute one notebook with papermill; always leaves the executed copy and its HTML."""
+    import papermill as pm
+
+    executed_dir = reports / "executed"
+    executed_dir.mkdir(parents=True, exist_ok=True)
+    executed = executed_dir / path.name
+    html = reports / f"{path.stem}.html"
+    metrics = reports / "metrics" / f"{path.stem}.json"
+    if metrics.exists():
+        metrics.unlink()  # a stale file must not pass for this run's result
+    t0 = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
+                            kernel_name="python3", progress_bar=True, log_output=False,
+                            request_save_on_cell_execute=True)
+        status = "ok"
+        if not metrics.exists():
+            status, error = "failed", f"{path.stem} finished without writing {metrics.relative_to(reports)}"
+    except Exception as err:  # papermill raises PapermillExecutionError with the cell's traceback
+        status = "failed"
+        error = f"{type(err).__name__}: {getattr(err, 'ename', '')} {getattr(err, 'evalue', err)}".strip()
+    duration = time.perf_counter() - t0
+    html_path = None
+    if executed.exists():
+        try:
+            to_html(executed, html)
+            html_path = html.name
+        except Exception as err:  # the run's status still stands; say why there is no HTML
+            print(f"    could not render {html.name}: {err}", file=log)
+    return NotebookResult(path.name[:2], path.stem, status, round(duration, 1), html_path,
+                          str(metrics.relative_to(reports)) if metrics.exists() else None, error)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run_all.sh", description="Run the casebook's notebooks into HTML reports.")
+    p.add_argument("--profile", default="default", help="configs/<profile>.yaml: smoke, default or full")
+    p.add_argument("--data", default=None, help="folder of real data (e.g. ../shared/data); default: demo data")
+    p.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    p.add_argument("--notebooks-dir", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--reports-dir", default=None, help=argparse.SUPPRESS)
+    p.add_argument("notebooks", nargs="*", metavar="NN", help="notebook numbers to run (default: all)")
+    return p
+
+
+class _Parser(argparse.ArgumentParser):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments already
+        return int(exc.code or 0)
+    root = project_root()
+    nb_dir = Path(args.notebooks_dir).resolve() if args.notebooks_dir else root / "notebooks"
+    reports = Path(args.reports_dir).resolve() if args.reports_dir else Path(
+        os.environ.get("CASEBOOK_REPORTS_DIR", root / "reports")).resolve()
+    try:
+        config = load_profile(root / "configs", args.profile)
+        data_dir = ""
+        if args.data is not None:
+            data = Path(args.data).expanduser()
+            if not data.is_dir():
+                raise UsageError(f"--data {args.data}: no such directory")
+            data_dir = str(data.resolve())
+        available = discover_notebooks(nb_dir)
+        wanted = [n.zfill(2) for n in args.notebooks] or list(available)
+        unknown = [n for n in wanted if n not in available]
+        if unknown:
+            raise UsageError(f"unknown notebook number(s) {', '.join(unknown)}; available: "
+                             + ", ".join(f"{k} ({v.stem})" for k, v in available.items()))
+        plan = [(available[n], parameters_for(available[n], config, args.profile, data_dir)) for n in wanted]
+    except UsageError as err:
+        print(f"run_all.sh: error: {err}", file=sys.stderr)
+        return 2
+
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "metrics").mkdir(exist_ok=True)
+    os.environ["CASEBOOK_REPORTS_DIR"] = str(reports)  # the kernels inherit it
+    source = f"real ({data_dir})" if data_dir else "demo (generated, synthetic)"
+    print(f"ML Casebook: profile={args.profile}, data={source}, {len(plan)} notebook(s), reports in {reports}")
+    results: list[NotebookResult] = []
+    started = datetime.now(timezone.utc)
+    failed = False
+    for i, (path, params) in enumerate(plan, 1):
+        if failed and not args.keep_going:
+            results.append(NotebookResult(path.name[:2], path.stem, "skipped", 0.0, None, None))
+            continue
+        print(f"[{i}/{len(plan)}] {path.stem} ...", flush=True)
+        res = run_notebook(path, params, reports, sys.stderr)
+        results.append(res)
+        mark = "OK    " if res.status == "ok" else "FAILED"
+        print(f"[{i}/{len(plan)}] {mark} {path.stem}  {res.duration_s:7.1f} s"
+              + (f"  -> {res.html}" if res.html else ""), flush=True)
+        if res.status != "ok":
+            failed = True
+            print(f"    {res.error}\n    see {reports / (res.html or 'executed')}", flush=True)
+
+    manifest = {
+        "git_commit": git_commit(root),
+        "profile": args.profile,
+        "data": {"source": "real" if data_dir else "demo", "dir": data_dir or None},
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": package_versions(),
+        "total_s": round(sum(r.duration_s for r in results), 1),
+        "notebooks": [asdict(r) for r in results],
+    }
+    (reports / "run_manifest.json").write_text(json.dumps(manifest, indent=2))
+    index = write_index(reports, manifest)
+    n_ok = sum(r.status == "ok" for r in results)
+    print(f"{n_ok}/{len(results)} notebook(s) OK in {manifest['total_s']} s; index: {index}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

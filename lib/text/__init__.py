@@ -1,0 +1,1 @@
+"""Text features and models shared by the studies."""
