@@ -61,6 +61,8 @@ def write_index(reports: Path, manifest: dict[str, Any]) -> Path:
         dur = "—" if entry.get("duration_s") is None else f"{entry['duration_s']:.1f} s"
         err = f'<div class="err">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
         status = entry["status"]
+        if status == "earlier run" and metrics:
+            status = f"earlier run ({metrics.get('profile')}, {str(metrics.get('finished_at', ''))[:16]})"
         rows.append(f"<tr><td>{link}</td><td class=\"{html.escape(status.split()[0])}\">{html.escape(status)}"
                     f"{err}</td><td>{dur}</td><td>{_data_cell(metrics)}</td><td class=\"metrics\">{hl or '—'}</td></tr>")
     data = manifest.get("data", {})

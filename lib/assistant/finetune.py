@@ -1,0 +1,245 @@
+"""LoRA / QLoRA fine-tuning of a causal LM on support conversations, loss on the assistant's tokens only.
+
+One code path for both profiles, selected by parameters:
+
+- CPU (smoke/default): the registry's offline `smollm2-135m-instruct`, fp32, AdamW (torch);
+- GPU (full): `meta-llama/Llama-3.2-3B-Instruct` loaded in 4-bit NF4 with double quantisation
+  (`quantization="nf4"`), `prepare_model_for_kbit_training`, gradient checkpointing and paged 8-bit AdamW
+  (`optim="paged_adamw_8bit"`). On a machine without CUDA that path raises a clear error.
+
+LoRA: r=16, alpha=32, dropout 0.05 on q, k, v, o, gate, up, down projections. Cosine schedule, warmup 3 %,
+lr 2e-4, effective batch 16 = per-device batch x gradient accumulation. Adapters are saved as safetensors with
+their `adapter_config.json` and a `training_manifest.json` (base model, rules, settings, loss history).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.assistant.prompting import IGNORE_INDEX, Encoded
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass
+class LoraSettings:
+    """peft LoRA hyper-parameters (the study's values by default)."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = LORA_TARGETS
+
+
+@dataclass
+class TrainSettings:
+    """Optimisation settings; `effective_batch = per_device_batch * grad_accum`."""
+
+    learning_rate: float = 2e-4
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.03
+    per_device_batch: int = 4
+    grad_accum: int = 4
+    max_steps: int = -1  # -1: run `epochs` over the data
+    epochs: float = 1.0
+    optim: str = "adamw_torch"  # "paged_adamw_8bit" on a GPU with bitsandbytes
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    logging_steps: int = 1
+    bf16: bool = False
+
+    @property
+    def effective_batch(self) -> int:
+        return self.per_device_batch * self.grad_accum
+
+
+def load_base_model(name: str = "smollm2-135m-instruct", quantization: str | None = None,
+                    gradient_checkpointing: bool = False) -> tuple[Any, Any]:
+    """(tokenizer, model) through the registry, made ready for (Q)LoRA training.
+
+    Raises:
+        lib.core.registry.ModelUnavailableError: NF4 asked without CUDA, or hub weights not reachable.
+    """
+    import torch
+
+    from lib.core.registry import load_causal_lm
+
+    tok, model = load_causal_lm(name, quantization=quantization,
+                                device_map="auto" if (quantization and torch.cuda.is_available()) else None)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if quantization:
+        from peft import prepare_model_for_kbit_training
+
+        # Casts norms to fp32, enables input grads and (optionally) gradient checkpointing for the 4-bit base.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+    elif gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    model.config.use_cache = not gradient_checkpointing
+    return tok, model
+
+
+def attach_lora(model: Any, settings: LoraSettings | None = None) -> Any:
+    """Wrap a causal LM with fresh LoRA adapters (only they are trainable)."""
+    from peft import LoraConfig, get_peft_model
+
+    s = settings or LoraSettings()
+    cfg = LoraConfig(r=s.r, lora_alpha=s.alpha, lora_dropout=s.dropout, target_modules=list(s.target_modules),
+                     bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, cfg)
+
+
+def trainable_parameters(model: Any) -> dict[str, int]:
+    """Counts of trainable and total parameters."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return {"trainable": trainable, "total": total}
+
+
+class ChatDataset:
+    """A list of `Encoded` examples as a torch-style dataset of dicts."""
+
+    def __init__(self, examples: list[Encoded]):
+        self.examples = [e for e in examples if e.n_target > 0]
+        self.n_without_target = len(examples) - len(self.examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        e = self.examples[i]
+        return {"input_ids": e.input_ids, "labels": e.labels}
+
+
+def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Right-pad a batch: pad tokens get attention 0 and label -100."""
+    import torch
+
+    n = max(len(b["input_ids"]) for b in batch)
+    ids = torch.full((len(batch), n), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), n), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(batch), n), dtype=torch.long)
+    for i, b in enumerate(batch):
+        k = len(b["input_ids"])
+        ids[i, :k] = torch.tensor(b["input_ids"])
+        labels[i, :k] = torch.tensor(b["labels"])
+        mask[i, :k] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def assistant_nll(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
+    """(sum of token NLL, number of target tokens) over the assistant tokens of a batch.
+
+    Only the positions whose next token is a target go through the (large) vocabulary projection.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    labels = batch["labels"]
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep,
+                use_cache=False)
+    logits = out.logits
+    targets = labels[:, 1:][keep[:, :-1]]
+    logits = logits.reshape(-1, logits.shape[-1])
+    if logits.shape[0] != targets.shape[0]:  # a model that ignored logits_to_keep: select the positions here
+        logits = out.logits.reshape(*keep.shape, -1)[keep]
+    nll = F.cross_entropy(logits.float(), targets, reduction="sum")
+    return nll, targets.numel()
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class AssistantOnlyTrainer(Trainer):
+        """Trainer whose loss is the mean NLL of the assistant tokens of the whole accumulated batch."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            nll, n = assistant_nll(model, inputs)
+            denom = num_items_in_batch if num_items_in_batch is not None else max(n, 1)
+            loss = nll / denom
+            return (loss, None) if return_outputs else loss
+
+    return AssistantOnlyTrainer
+
+
+@dataclass
+class TrainResult:
+    """What a fine-tuning run produced."""
+
+    adapter_dir: Path
+    log_history: list[dict[str, Any]]
+    train_seconds: float
+    steps: int
+    examples_seen: int
+    tokens_seen: int
+    parameters: dict[str, int] = field(default_factory=dict)
+
+
+def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str | Path,
+               settings: TrainSettings | None = None, manifest: dict[str, Any] | None = None) -> TrainResult:
+    """Fine-tune the LoRA adapters of `model` (a peft model) on `train`; save them to `output_dir`."""
+    import torch
+    from transformers import TrainingArguments
+
+    s = settings or TrainSettings()
+    if s.optim.startswith("paged_") and not torch.cuda.is_available():
+        raise RuntimeError(f"optim={s.optim!r} (bitsandbytes paged optimiser) needs a CUDA GPU; use 'adamw_torch' on CPU")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    data = ChatDataset(train)
+    if not len(data):
+        raise ValueError("no training example has an assistant token to learn from")
+    args = TrainingArguments(
+        output_dir=str(output_dir / "checkpoints"), per_device_train_batch_size=s.per_device_batch,
+        gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, lr_scheduler_type=s.lr_scheduler,
+        warmup_steps=s.warmup_ratio, max_steps=s.max_steps, num_train_epochs=s.epochs, optim=s.optim,
+        gradient_checkpointing=s.gradient_checkpointing, logging_steps=s.logging_steps, save_strategy="no",
+        report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False, bf16=s.bf16,
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0)
+    trainer = _trainer_class()(model=model, args=args, train_dataset=data,
+                               data_collator=lambda b: collate(b, tokenizer.pad_token_id))
+    trainer.model_accepts_loss_kwargs = True  # so the Trainer counts target tokens across accumulation steps
+    model.train()
+    t0 = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - t0
+    model.eval()
+    steps = int(out.global_step)
+    seen = min(steps * s.effective_batch, len(data) * math.ceil(max(s.epochs, 1)))
+    tokens = sum(len(e.input_ids) for e in data.examples) * (seen / len(data))
+    model.save_pretrained(output_dir, safe_serialization=True)
+    tokenizer.save_pretrained(output_dir)
+    result = TrainResult(output_dir, list(trainer.state.log_history), round(seconds, 2), steps, int(seen),
+                         int(tokens), trainable_parameters(model))
+    record = {"settings": asdict(s), "effective_batch": s.effective_batch, "train_seconds": result.train_seconds,
+              "steps": steps, "examples_seen": result.examples_seen, "log_history": result.log_history,
+              "parameters": result.parameters, **(manifest or {})}
+    (output_dir / "training_manifest.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str))
+    return result
+
+
+def load_adapter(adapter_dir: str | Path) -> tuple[Any, Any, dict[str, Any]]:
+    """(tokenizer, peft model in eval mode, training manifest) from a saved adapter folder."""
+    from peft import PeftModel
+
+    adapter_dir = Path(adapter_dir)
+    if not (adapter_dir / "adapter_config.json").exists():
+        raise FileNotFoundError(f"{adapter_dir} holds no adapter_config.json: train one with the 07 notebook first")
+    manifest_path = adapter_dir / "training_manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    base = manifest.get("base_model", "smollm2-135m-instruct")
+    tok, model = load_base_model(base, quantization=manifest.get("quantization"))
+    model = PeftModel.from_pretrained(model, adapter_dir)
+    return tok, model.eval(), manifest
+
+
+def loss_curve(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    """(step, training loss) pairs from a Trainer log history."""
+    return [(int(h["step"]), float(h["loss"])) for h in log_history if "loss" in h]

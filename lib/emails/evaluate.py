@@ -1,0 +1,82 @@
+"""Test-set figures for the triage models: macro-F1, per-class F1, and a check that no PII reached a model."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+
+def test_scores(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> dict[str, float]:
+    """Macro-F1, weighted F1 and accuracy (macro over all `labels`, so unseen classes count as 0)."""
+    return {"macro_f1": float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0)),
+            "weighted_f1": float(f1_score(y_true, y_pred, labels=list(labels), average="weighted", zero_division=0)),
+            "accuracy": float(accuracy_score(y_true, y_pred))}
+
+
+def per_class_scores(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class, sorted by F1."""
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(labels), zero_division=0)
+    return pd.DataFrame({"class": list(labels), "precision": p, "recall": r, "f1": f, "support": s}).sort_values(
+        "f1").reset_index(drop=True)
+
+
+def plot_per_class_f1(table: pd.DataFrame, title: str = "Per-class F1 on the test set", ax=None):
+    """Horizontal bars of per-class F1 (with support in the label)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.3 * len(table) + 1.5))
+    labels = [f"{str(c)[:45]} (n={n})" for c, n in zip(table["class"], table["support"])]
+    ax.barh(labels, table["f1"] * 100, color="#4c78a8")
+    ax.axvline(table["f1"].mean() * 100, ls="--", color="grey", label=f"macro-F1 {table['f1'].mean():.3f}")
+    ax.set(xlabel="F1 (%)", ylabel="class", title=title, xlim=(0, 100))
+    ax.tick_params(axis="y", labelsize=8)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def pii_in_vocabulary(model, values: dict[str, set[str]], min_len: int = 4) -> pd.DataFrame:
+    """How many known raw PII values appear as a word feature of a fitted TF-IDF pipeline, by type.
+
+    A saved vectoriser carries its vocabulary: any name the anonymiser missed in training text
+    ends up in `models/`. Multi-word values are checked word by word (e.g. a surname alone).
+    """
+    names = model[:-1].get_feature_names_out()
+    words = {n.split("__", 1)[1] for n in names if n.startswith("word__")}
+    rows = []
+    for kind, vals in values.items():
+        tokens = {w.lower() for v in vals for w in v.replace(".", " ").replace("@", " ").split() if len(w) >= min_len
+                  and not w.isdigit()} if kind in ("PERSON", "EMAIL") else {v.lower() for v in vals}
+        found = sorted(t for t in tokens if t in words)
+        rows.append({"type": kind, "checked_tokens": len(tokens), "in_vocabulary": len(found)})
+    return pd.DataFrame(rows)
+
+
+def bucket_lengths(texts: Sequence[str], edges: Sequence[int] = (0, 30, 60, 120, 10**9)) -> np.ndarray:
+    """Length bucket label of each text by word count (e.g. '30-59 words')."""
+    n = np.array([len(str(t).split()) for t in texts])
+    labels = [f"{lo}-{hi - 1} words" if hi < 10**9 else f"{lo}+ words" for lo, hi in zip(edges[:-1], edges[1:])]
+    idx = np.clip(np.searchsorted(edges, n, side="right") - 1, 0, len(labels) - 1)
+    return np.array([labels[i] for i in idx])
+
+
+def select_examples(proba: np.ndarray, y_index: Sequence[int], threshold: float, n: int = 3) -> list[int]:
+    """Indices of instructive test e-mails: the most confident correct one, the most confident error,
+    an abstention (below the threshold), then the next most confident ones — `n` in all, no repeats."""
+    proba, y = np.asarray(proba), np.asarray(y_index)
+    conf, pred = proba.max(1), proba.argmax(1)
+    order = np.argsort(-conf)
+    picks: list[int] = []
+    for cond in (pred[order] == y[order], pred[order] != y[order], conf[order] < threshold):
+        for cand in order[cond]:
+            if len(picks) < n and int(cand) not in picks:
+                picks.append(int(cand))
+                break
+    for i in order:
+        if len(picks) >= n:
+            break
+        if int(i) not in picks:
+            picks.append(int(i))
+    return picks[:n]

@@ -1,0 +1,163 @@
+"""The servable e-mail triage model: preprocessing, category classifier, temperature, reject threshold,
+urgency (model + rules) and reply suggestion, saved to and loaded from one folder.
+
+    pipe = TriagePipeline.load(models_dir() / "emails" / "triage")
+    pipe.triage("Bonjour, ma convention de stage n'est pas signée, c'est urgent !")
+    → {"category": ..., "urgency": ..., "confidence": ..., "reasons": [...], "reply_suggestion": ..., "abstained": ...}
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import joblib
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from lib.emails import urgency as urg
+from lib.emails.baselines import decision_scores
+from lib.emails.preprocess import Preprocessor
+from lib.emails.reply import suggest_reply
+from lib.evaluation.calibration import apply_temperature
+
+FORMAT_VERSION = 1
+OUTPUT_KEYS = ("category", "urgency", "confidence", "reasons", "reply_suggestion", "abstained")
+
+
+@dataclass
+class TriagePipeline:
+    """Everything needed to triage one raw e-mail; the input is cleaned and anonymised here first."""
+
+    name: str
+    version: str
+    labels: list[str]
+    category_model: Pipeline
+    temperature: float = 1.0
+    threshold: float = 0.0
+    urgency_model: Pipeline | None = None
+    urgency_labels: list[str] = field(default_factory=list)
+    preprocessor: Preprocessor = field(default_factory=Preprocessor)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    templates: dict[str, dict[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        classes = [str(c) for c in getattr(self.category_model, "classes_", [])]
+        if classes and classes != list(self.labels):
+            raise ValueError(f"labels {self.labels} differ from the model's classes {classes}")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be positive")
+
+    # ------------------------------------------------------------------ prediction on prepared text
+    def predict_proba(self, clean_texts: Sequence[str]) -> np.ndarray:
+        """Calibrated class probabilities for already cleaned + anonymised texts (columns: `labels`)."""
+        return apply_temperature(decision_scores(self.category_model, clean_texts), self.temperature)
+
+    def _urgency_levels(self, clean_texts: Sequence[str]) -> list[str | None]:
+        if self.urgency_model is None:
+            return [None] * len(clean_texts)
+        return [str(v) for v in self.urgency_model.predict(list(clean_texts))]
+
+    def triage_prepared(self, clean_texts: Sequence[str], langs: Sequence[str]) -> list[dict[str, Any]]:
+        """Triage texts that already went through `preprocessor.transform`."""
+        from lib.explain.linear import word_reasons
+
+        proba = self.predict_proba(clean_texts)
+        model_urg = self._urgency_levels(clean_texts)
+        out = []
+        for i, text in enumerate(clean_texts):
+            k = int(proba[i].argmax())
+            conf = float(proba[i, k])
+            abstained = conf < self.threshold
+            category = self.labels[k]
+            reasons = []
+            words = word_reasons(self.category_model, text, k)
+            if words:
+                reasons.append(f"category '{category}' suggested by: " + ", ".join(repr(w) for w in words))
+            reasons.append(f"confidence {conf:.2f} (temperature-scaled, T={self.temperature:.2f}) "
+                           f"{'below' if abstained else 'at or above'} the reject threshold {self.threshold:.2f}")
+            if abstained:
+                reasons.append("abstained: to be read by a person")
+            rule = urg.apply_rules(text)
+            level, how = urg.combine(model_urg[i], rule)
+            reasons += rule.reasons()
+            if how == "model":
+                reasons.append(f"urgency '{level}' from the urgency model")
+            elif how == "none":
+                reasons.append("urgency not assessed: no urgency model (training data had no urgency labels) "
+                               "and no explicit marker")
+            out.append({"category": category, "urgency": level, "confidence": round(conf, 4), "reasons": reasons,
+                        "reply_suggestion": suggest_reply(category, langs[i], abstained, level, self.templates),
+                        "abstained": bool(abstained)})
+        return out
+
+    # ------------------------------------------------------------------ raw e-mails
+    def triage_many(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
+                    subjects: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
+        """Triage raw e-mails (plain text or HTML); `langs` entries of None are detected."""
+        texts = ["" if t is None else str(t) for t in texts]
+        if any(not t.strip() for t in texts):
+            raise ValueError("empty e-mail text")
+        clean = self.preprocessor.transform(texts, subjects)
+        langs = list(langs) if langs is not None else [None] * len(texts)
+        missing = [i for i, l in enumerate(langs) if not l]
+        if missing:
+            found = self.preprocessor.detect_language([clean[i] for i in missing])
+            for i, l in zip(missing, found):
+                langs[i] = l
+        return self.triage_prepared(clean, [str(l).lower()[:2] for l in langs])
+
+    def triage(self, text: str, lang: str | None = None, subject: str | None = None) -> dict[str, Any]:
+        """Triage one raw e-mail → {category, urgency, confidence, reasons, reply_suggestion, abstained}.
+
+        `urgency` is None when there is no urgency model and no explicit marker fired.
+        """
+        return self.triage_many([text], [lang], [subject])[0]
+
+    def warm_up(self) -> "TriagePipeline":
+        """Load spaCy and the language identifier now (the first request would otherwise pay for it)."""
+        self.triage("Bonjour, ceci est un test.", lang=None)
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: str | Path) -> Path:
+        """Write `model.joblib` (the sklearn models) and `meta.json` (everything else) into `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"category_model": self.category_model, "urgency_model": self.urgency_model},
+                    folder / "model.joblib", compress=3)
+        meta = {"format_version": FORMAT_VERSION, "name": self.name, "version": self.version, "labels": self.labels,
+                "temperature": self.temperature, "threshold": self.threshold, "urgency_labels": self.urgency_labels,
+                "preprocessor": self.preprocessor.config(), "metrics": self.metrics, "data": self.data,
+                "templates": self.templates, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        (folder / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=float))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TriagePipeline":
+        """Read a folder written by `save` (a clear error when it is missing or incomplete)."""
+        folder = Path(folder)
+        meta_path, model_path = folder / "meta.json", folder / "model.joblib"
+        if not meta_path.is_file() or not model_path.is_file():
+            raise FileNotFoundError(f"no triage model in {folder} (expected meta.json and model.joblib): run "
+                                    "notebooks/02_emails_baselines.ipynb first (./run_all.sh 02)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{folder}: format version {meta.get('format_version')} != {FORMAT_VERSION}")
+        models = joblib.load(model_path)
+        return cls(name=meta["name"], version=meta["version"], labels=list(meta["labels"]),
+                   category_model=models["category_model"], temperature=float(meta["temperature"]),
+                   threshold=float(meta["threshold"]), urgency_model=models.get("urgency_model"),
+                   urgency_labels=list(meta.get("urgency_labels") or []),
+                   preprocessor=Preprocessor.from_config(meta["preprocessor"]), metrics=meta.get("metrics", {}),
+                   data=meta.get("data", {}), templates=meta.get("templates"))
+
+
+def default_model_dir() -> Path:
+    """`models/emails/triage/`, where notebook 02 saves the chosen pipeline and the API loads it from."""
+    from lib.core.paths import models_dir
+
+    return models_dir() / "emails" / "triage"

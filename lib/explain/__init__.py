@@ -1,0 +1,1 @@
+"""Interpretability: global weights of linear models and LIME explanations."""

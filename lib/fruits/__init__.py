@@ -1,0 +1,1 @@
+"""Study 4 data: Fruits-360 (real subset, download helper) and a generated, synthetic demo set."""

@@ -1,0 +1,1 @@
+"""Study 2: multimodal product classification (Rakuten France challenge format): data, text model, artefacts."""

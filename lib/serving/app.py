@@ -1,0 +1,241 @@
+"""The e-mail triage API: FastAPI app factory serving a saved `TriagePipeline`.
+
+    app = create_app("models/emails/triage")      # or: python -m lib.serving --model-dir ...
+
+Routes: `GET /health`, `POST /predict` {text, lang?}, `GET /` (a page to paste an e-mail), `/docs`.
+Bad input (empty or whitespace text, text over the size limit, malformed JSON, wrong types) gets a
+4xx with a clear message, never a 500. Request texts are never logged nor echoed in error messages.
+When the model folder is missing, /health says so and /predict answers 503; the folder is checked
+again on later requests, so a model saved after start-up is picked up without a restart.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import traceback
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lib.serving.page import PAGE_HTML
+
+log = logging.getLogger("lib.serving")
+
+DEFAULT_MAX_CHARS = 20_000
+MISSING_MODEL_HINT = ("run notebooks/02_emails_baselines.ipynb first (./run_all.sh 02), which saves the triage "
+                      "pipeline to models/emails/triage/")
+
+
+class PredictRequest(BaseModel):
+    """One e-mail to triage."""
+
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"examples": [{"text": "Bonjour, ma convention de stage n'est "
+                                                               "pas encore signée, c'est urgent.", "lang": "fr"}]})
+    text: str = Field(description="raw e-mail body (plain text or HTML); PII is anonymised before the model sees it")
+    lang: Literal["fr", "en"] | None = Field(default=None, description="language of the reply; detected when omitted")
+
+
+class PredictResponse(BaseModel):
+    """The triage decision for one e-mail."""
+
+    category: str = Field(description="predicted category")
+    urgency: str | None = Field(description="faible / moyenne / haute, or null when it cannot be assessed")
+    confidence: float = Field(ge=0, le=1, description="calibrated probability of the predicted category")
+    reasons: list[str] = Field(description="why: top words, confidence vs threshold, urgency markers")
+    reply_suggestion: str = Field(description="suggested reply, in the e-mail's language")
+    abstained: bool = Field(description="true when the confidence is below the reject threshold: a person should read it")
+
+
+class HealthResponse(BaseModel):
+    """Service status and the model it serves."""
+
+    status: Literal["ok", "model_not_loaded"]
+    model_loaded: bool
+    model_name: str | None = None
+    model_version: str | None = None
+    labels: list[str] = []
+    threshold: float | None = None
+    max_chars: int
+    detail: str | None = None
+
+
+@dataclass
+class _ModelSlot:
+    """The loaded pipeline (or why there is none), guarded by a lock for lazy (re)loading."""
+
+    model_dir: Path
+    loader: Callable[[Path], Any]
+    pipeline: Any = None
+    error: str | None = None
+    loaded_mtime: float | None = None
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def _stamp(self) -> float | None:
+        meta = self.model_dir / "meta.json"
+        return meta.stat().st_mtime if meta.exists() else None
+
+    def get(self) -> Any:
+        """The pipeline, loading it if the folder now holds one (or holds a newer one)."""
+        stamp = self._stamp()
+        if self.pipeline is not None and stamp == self.loaded_mtime:
+            return self.pipeline
+        with self.lock:
+            stamp = self._stamp()
+            if self.pipeline is not None and stamp == self.loaded_mtime:
+                return self.pipeline
+            if stamp is None and not (self.model_dir.is_dir() and any(self.model_dir.iterdir())):
+                self.pipeline, self.loaded_mtime = None, None
+                self.error = f"no model in {self.model_dir}: {MISSING_MODEL_HINT}"
+                return None
+            try:
+                t0 = time.perf_counter()
+                pipe = self.loader(self.model_dir)
+                if hasattr(pipe, "warm_up"):
+                    pipe.warm_up()  # load spaCy and the language identifier now, not on a user's request
+                self.pipeline, self.loaded_mtime, self.error = pipe, stamp, None
+                log.info("loaded model %s v%s from %s in %.1f s", getattr(pipe, "name", "?"),
+                         getattr(pipe, "version", "?"), self.model_dir, time.perf_counter() - t0)
+            except FileNotFoundError as err:
+                self.pipeline, self.error = None, f"{err}"
+            except Exception as err:  # a broken folder: say so on /health rather than crash
+                self.pipeline, self.error = None, f"could not load {self.model_dir}: {type(err).__name__}: {err}"
+                log.error("model load failed: %s", self.error)
+            return self.pipeline
+
+
+def _default_loader(folder: Path) -> Any:
+    from lib.emails.pipeline import TriagePipeline
+
+    return TriagePipeline.load(folder)
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> str:
+    """A readable summary of pydantic errors, without echoing the request's content."""
+    parts = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        kind = e.get("type", "")
+        where = ".".join(loc) or "body"
+        if kind == "json_invalid":
+            parts.append("malformed JSON body: " + str(e.get("ctx", {}).get("error", "cannot parse")))
+        elif kind == "missing":
+            parts.append(f"field '{where}' is required")
+        elif kind == "extra_forbidden":
+            parts.append(f"unknown field '{where}' (allowed: text, lang)")
+        elif kind in ("model_attributes_type", "dict_type", "model_type"):
+            parts.append('the body must be a JSON object such as {"text": "...", "lang": "fr"}')
+        else:
+            parts.append(f"field '{where}': {e.get('msg', 'invalid value')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(model_dir: str | Path | None = None, max_chars: int | None = None,
+               loader: Callable[[Path], Any] | None = None) -> FastAPI:
+    """Build the API around the pipeline saved in `model_dir`.
+
+    Args:
+        model_dir: folder written by `TriagePipeline.save` (default: `models/emails/triage/`).
+        max_chars: longest accepted text (default 20,000 characters, or `$CASEBOOK_MAX_CHARS`).
+        loader: folder → pipeline (default `TriagePipeline.load`); tests may pass another.
+    """
+    if model_dir is None:
+        from lib.emails.pipeline import default_model_dir
+
+        model_dir = default_model_dir()
+    limit = int(max_chars or os.environ.get("CASEBOOK_MAX_CHARS", DEFAULT_MAX_CHARS))
+    if limit < 1:
+        raise ValueError("max_chars must be positive")
+    # Raw body cap: the text limit in UTF-8 worst case (4 bytes a char, JSON escapes up to 6) plus room.
+    max_body = limit * 6 + 4096
+    slot = _ModelSlot(Path(model_dir), loader or _default_loader)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        slot.get()  # load (and warm up) before the first request when the model is there
+        yield
+
+    app = FastAPI(lifespan=lifespan, title="E-mail triage API", version="1.0",
+                  description="Category, urgency, calibrated confidence, reasons and a reply suggestion for "
+                              "a university inbox e-mail. Low-confidence e-mails are flagged `abstained` "
+                              "(to be read by a person). Request texts are not logged.")
+    app.state.slot = slot
+    app.state.max_chars = limit
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable) -> Any:
+        length = request.headers.get("content-length")
+        if request.method == "POST" and length is not None:
+            try:
+                too_big = int(length) > max_body
+            except ValueError:
+                return JSONResponse(status_code=400, content={"detail": "invalid Content-Length header"})
+            if too_big:
+                return JSONResponse(status_code=413, content={
+                    "detail": f"request body of {int(length)} bytes is too large (limit {max_body} bytes; "
+                              f"texts are limited to {limit} characters)"})
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": _validation_message(exc.errors()), "errors": errors})
+
+    @app.get("/health", response_model=HealthResponse, summary="Service and model status")
+    def health() -> HealthResponse:
+        pipe = slot.get()
+        if pipe is None:
+            return HealthResponse(status="model_not_loaded", model_loaded=False, max_chars=limit, detail=slot.error)
+        return HealthResponse(status="ok", model_loaded=True, model_name=str(pipe.name), model_version=str(pipe.version),
+                              labels=[str(l) for l in pipe.labels], threshold=float(getattr(pipe, "threshold", 0.0)),
+                              max_chars=limit)
+
+    @app.post("/predict", response_model=PredictResponse, summary="Triage one e-mail",
+              responses={413: {"description": "text over the size limit"},
+                         422: {"description": "empty text, malformed JSON or wrong types"},
+                         503: {"description": "no model loaded (run notebook 02)"}})
+    def predict(req: PredictRequest) -> Any:
+        if not req.text.strip():
+            return JSONResponse(status_code=422, content={"detail": "field 'text' is empty or only whitespace"})
+        if len(req.text) > limit:
+            return JSONResponse(status_code=413, content={
+                "detail": f"field 'text' has {len(req.text)} characters; the limit is {limit}"})
+        pipe = slot.get()
+        if pipe is None:
+            return JSONResponse(status_code=503, content={"detail": f"model not loaded: {slot.error}"})
+        t0 = time.perf_counter()
+        try:
+            out = pipe.triage(req.text, lang=req.lang)
+        except ValueError as err:  # the pipeline's own input checks (e.g. nothing left after cleaning)
+            log.info("predict rejected chars=%d: %s", len(req.text), type(err).__name__)
+            return JSONResponse(status_code=422, content={"detail": f"cannot triage this text: {err}"})
+        except Exception as err:  # the frames, not the message: messages may quote the text
+            log.error("predict failed chars=%d: %s\n%s", len(req.text), type(err).__name__,
+                      "".join(traceback.format_tb(err.__traceback__)))
+            return JSONResponse(status_code=500, content={"detail": "internal error while triaging"})
+        # Only sizes and outcomes are logged: never the text, the reasons (they quote words) or the reply.
+        log.info("predict chars=%d category=%s abstained=%s latency_ms=%.1f", len(req.text), out.get("category"),
+                 out.get("abstained"), 1000 * (time.perf_counter() - t0))
+        return PredictResponse(category=str(out["category"]), urgency=None if out.get("urgency") is None else
+                               str(out["urgency"]), confidence=float(out["confidence"]),
+                               reasons=[r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)
+                                        for r in out.get("reasons", [])],
+                               reply_suggestion=str(out.get("reply_suggestion") or ""),
+                               abstained=bool(out["abstained"]))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(PAGE_HTML.replace("{{MAX_CHARS}}", str(limit)))
+
+    return app

@@ -1,0 +1,142 @@
+"""Pooled features from a pretrained backbone, batched, with a progress bar and an on-disk cache.
+
+The cache is keyed by backbone name, input size and a hash of the image list (paths, sizes and
+modification times), so every classifier experiment on the same images reuses one extraction.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from lib.core.paths import models_dir
+from lib.core.registry import load_image_backbone
+from lib.vision.images import MISSING, OK, UNREADABLE, ImageListDataset
+
+
+@dataclass
+class FeatureSet:
+    """Features for a list of images; rows whose image could not be read are NaN and `ok` is False."""
+
+    features: np.ndarray
+    ok: np.ndarray
+    status: list[str]
+    backbone: str
+    input_size: int
+    cache_path: Path | None
+    from_cache: bool
+    seconds: float
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"n_total": len(self.status), "n_ok": self.status.count(OK),
+                "n_missing": self.status.count(MISSING), "n_unreadable": self.status.count(UNREADABLE)}
+
+
+def image_list_hash(paths: Sequence[str | None]) -> str:
+    """A short hash of an ordered image list, including each file's size and mtime (edits invalidate it)."""
+    h = hashlib.sha1()
+    for p in paths:
+        stat = None
+        if p:
+            try:
+                s = Path(p).stat()
+                stat = (s.st_size, int(s.st_mtime))
+            except OSError:
+                stat = None
+        h.update(json.dumps([str(p) if p else None, stat]).encode())
+    return h.hexdigest()[:16]
+
+
+def feature_cache_path(backbone: str, input_size: int, paths: Sequence[str | None]) -> Path:
+    """Where the features of this (backbone, input size, image list) live under models/."""
+    safe = backbone.replace("/", "_")
+    return models_dir() / "features" / f"{safe}_{input_size}px_{image_list_hash(paths)}.npz"
+
+
+def _images_to_tensor_batches(backbone: Any, items: Sequence[Any], batch_size: int, num_workers: int,
+                              progress: bool, desc: str) -> np.ndarray:
+    import torch
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+
+    ds = ImageListDataset(items, backbone.eval_transform(), backbone.input_size)
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    feats = np.full((len(ds), backbone.feature_dim), np.nan, dtype=np.float32)
+    model = backbone.model.eval()
+    with torch.inference_mode():
+        for x, idx, ok, _ in tqdm(loader, desc=desc, disable=not progress, unit="batch"):
+            if ok.any():
+                out = model(x[ok].contiguous(memory_format=torch.channels_last)).float().numpy()
+                feats[idx[ok].numpy()] = out
+    return feats
+
+
+def native_input_size(backbone: str) -> int:
+    """The resolution a backbone was pretrained at (without loading its weights)."""
+    from lib.core.registry import resolve
+
+    spec = resolve(backbone, "image-backbone")
+    if spec.source == "package":
+        return 224
+    import timm
+
+    cfg = timm.get_pretrained_cfg(spec.location)
+    if cfg is None:
+        raise ValueError(f"timm does not know {backbone!r}: give input_size explicitly")
+    return int(cfg.input_size[-1])
+
+
+def extract_features(paths: Sequence[str | None], backbone: str = "efficientnet-lite0", input_size: int | None = 224,
+                     batch_size: int = 32, num_workers: int = 0, use_cache: bool = True,
+                     progress: bool = True) -> FeatureSet:
+    """Pooled backbone features for each image path (NaN rows for missing/unreadable images).
+
+    Args:
+        paths: image files (None for a listing without a photo).
+        backbone: a registry name (`efficientnet-lite0` offline; `resnet50`, `efficientnet_b0`,
+            `vit_small_patch14_dinov2.lvd142m` from timm when their weights are reachable).
+        input_size: the square input resolution (None: the backbone's native one).
+        use_cache: read/write `models/features/<backbone>_<size>px_<hash>.npz`.
+    """
+    import torch
+
+    from lib.vision.images import open_image
+
+    t0 = time.perf_counter()
+    input_size = int(input_size or native_input_size(backbone))
+    paths = [None if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in paths]
+    cache = feature_cache_path(backbone, input_size, paths) if use_cache else None
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            status = [str(s) for s in z["status"]]
+            return FeatureSet(z["features"], np.array([s == OK for s in status]), status, backbone, input_size,
+                              cache, True, time.perf_counter() - t0)
+    status = [open_image(p)[1] for p in paths]
+    bb = load_image_backbone(backbone, num_classes=0, input_size=input_size)
+    bb.model = bb.model.to(memory_format=torch.channels_last)  # ~1.5x faster on CPU
+    readable = [i for i, s in enumerate(status) if s == OK]
+    feats = np.full((len(paths), bb.feature_dim), np.nan, dtype=np.float32)
+    if readable:
+        sub = _images_to_tensor_batches(bb, [paths[i] for i in readable], batch_size, num_workers, progress,
+                                           f"features {backbone} {input_size}px")
+        feats[readable] = sub
+    fs = FeatureSet(feats, np.array([s == OK for s in status]), status, backbone, input_size, cache, False,
+                    time.perf_counter() - t0)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, features=feats, status=np.array(status))
+        tmp.replace(cache)
+    return fs
+
+
+def features_of_images(images: Sequence[Any], backbone: Any, batch_size: int = 32) -> np.ndarray:
+    """Features of in-memory PIL images with an already-loaded `ImageBackbone` (no cache): for perturbed
+    copies in robustness tests and for single-image prediction."""
+    return _images_to_tensor_batches(backbone, images, batch_size, 0, False, "features")

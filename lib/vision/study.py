@@ -1,0 +1,93 @@
+"""Glue for notebook 05: image splits from the product frame, score tables, training-curve plot."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.ensemble.voting import automation_rate
+from lib.vision.classifiers import classification_scores
+
+
+@dataclass
+class ImageSplit:
+    """The listings of one split that have a readable photo, with their label indices."""
+
+    ids: list[str]
+    paths: list[str]
+    y: np.ndarray
+    n_without_image: int
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def image_split(df: pd.DataFrame, labels: Sequence[str]) -> ImageSplit:
+    """Keep rows whose `image_path` is set (the loader sets None for missing/unreadable photos) and count the rest."""
+    index = {c: i for i, c in enumerate(labels)}
+    unknown = sorted(set(df["label"]) - set(index))
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} are not in the class list")
+    has = df["image_path"].notna().to_numpy()
+    sub = df[has]
+    return ImageSplit(sub["id"].astype(str).tolist(), sub["image_path"].astype(str).tolist(),
+                      np.array([index[c] for c in sub["label"]], dtype=int), int((~has).sum()))
+
+
+def scores_table(probas: Mapping[str, np.ndarray], y: np.ndarray, threshold: float = 0.8) -> pd.DataFrame:
+    """One row per model: accuracy, weighted F1, macro F1, mean confidence, automation rate at `threshold`."""
+    rows = []
+    for name, p in probas.items():
+        p = np.asarray(p)
+        auto = automation_rate(p, y, threshold)
+        rows.append({"model": name, **classification_scores(y, p.argmax(1)),
+                     "mean_confidence": float(p.max(1).mean()),
+                     "automation_rate": auto["automation_rate"], "accuracy_automated": auto["accuracy_automated"]})
+    return pd.DataFrame(rows)
+
+
+def plot_history(history: pd.DataFrame, title: str = "Fine-tuning: train vs validation"):
+    """Loss and accuracy per epoch for train and validation, the kept (best) epoch marked."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric, unit in ((axes[0], "loss", "cross-entropy (nats)"), (axes[1], "accuracy", "accuracy")):
+        ax.plot(history["epoch"], history[f"train_{metric}"], "-o", label="train (augmented)")
+        ax.plot(history["epoch"], history[f"val_{metric}"], "-o", label="validation")
+        best = history.loc[history["val_loss"].idxmin(), "epoch"]
+        ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({int(best)})")
+        ax.set(xlabel="epoch", ylabel=unit, title=f"{title}: {metric}")
+        ax.set_xticks(history["epoch"])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_benchmark(table: pd.DataFrame, split: str = "test", title: str = "Classifiers on backbone features"):
+    """Weighted F1 and macro F1 per model on one split, with the fit time in seconds."""
+    import matplotlib.pyplot as plt
+
+    d = table[table["split"] == split].sort_values("weighted_f1")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(d) + 2), gridspec_kw={"width_ratios": [2, 1]})
+    y = np.arange(len(d))
+    axes[0].barh(y - 0.2, d["weighted_f1"], 0.4, label="weighted F1")
+    axes[0].barh(y + 0.2, d["macro_f1"], 0.4, label="macro F1")
+    for yi, v in zip(y, d["weighted_f1"]):
+        axes[0].text(v, yi - 0.2, f" {v:.3f}", va="center", fontsize=8)
+    axes[0].set_yticks(y, d["model"])
+    axes[0].set(xlabel=f"score on {split} (0–1)", ylabel="model", title=title, xlim=(0, 1.1))
+    axes[0].legend(fontsize=8, loc="lower right")
+    axes[1].barh(y, d["fit_s"], color="#999")
+    axes[1].set_yticks(y, [""] * len(d))
+    axes[1].set(xlabel="fit time (s, this CPU)", title="fit time")
+    fig.tight_layout()
+    return fig
+
+
+def pick_feature_member(table: pd.DataFrame, exclude: Sequence[str] = ()) -> str:
+    """The benchmark model with the best validation weighted F1 (the vote's third member)."""
+    d = table[(table["split"] == "val") & (~table["model"].isin(list(exclude)))]
+    return str(d.sort_values(["weighted_f1", "fit_s"], ascending=[False, True]).iloc[0]["model"])

@@ -1,0 +1,45 @@
+"""Tiny image fixtures: two visually distinct classes (red discs, blue bars) drawn with PIL."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def make_image(label: int, seed: int, size: int = 72):
+    """Class 0: a red disc; class 1: a blue vertical bar; random position, noise."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (size, size), (245, 245, 240))
+    d = ImageDraw.Draw(im)
+    cx, cy = rng.integers(size // 3, 2 * size // 3, 2)
+    r = int(rng.integers(size // 6, size // 4))
+    if label == 0:
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(210, 30, 30))
+    else:
+        d.rectangle([cx - r // 3, cy - r, cx + r // 3, cy + r], fill=(30, 40, 200))
+    arr = np.asarray(im, dtype=np.float32) + rng.normal(0, 6, (size, size, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="session")
+def tiny_images() -> tuple[list, np.ndarray]:
+    """24 PIL images, 12 per class."""
+    y = np.array([i % 2 for i in range(24)])
+    return [make_image(int(c), i) for i, c in enumerate(y)], y
+
+
+@pytest.fixture()
+def image_files(tmp_path: Path, tiny_images) -> dict[str, list]:
+    """Six readable JPEGs, one truncated file, one path that does not exist, one None."""
+    images, _ = tiny_images
+    ok = []
+    for i, im in enumerate(images[:6]):
+        p = tmp_path / f"ok_{i}.jpg"
+        im.save(p, quality=90)
+        ok.append(str(p))
+    bad = tmp_path / "truncated.jpg"
+    bad.write_bytes(Path(ok[0]).read_bytes()[:200])
+    return {"ok": ok, "unreadable": [str(bad)], "missing": [str(tmp_path / "nope.jpg"), None]}
