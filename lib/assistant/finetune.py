@@ -51,6 +51,7 @@ class TrainSettings:
     seed: int = 0
     logging_steps: int = 1
     bf16: bool = False
+    group_by_length: bool = True  # batches of similar lengths: less padding, the same examples
 
     @property
     def effective_batch(self) -> int:
@@ -196,13 +197,15 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
     data = ChatDataset(train)
     if not len(data):
         raise ValueError("no training example has an assistant token to learn from")
+    extra = {"gradient_checkpointing": True} if s.gradient_checkpointing else {}  # deprecated name: pass only when on
     args = TrainingArguments(
         output_dir=str(output_dir / "checkpoints"), per_device_train_batch_size=s.per_device_batch,
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, lr_scheduler_type=s.lr_scheduler,
         warmup_steps=s.warmup_ratio, max_steps=s.max_steps, num_train_epochs=s.epochs, optim=s.optim,
-        gradient_checkpointing=s.gradient_checkpointing, logging_steps=s.logging_steps, save_strategy="no",
+        logging_steps=s.logging_steps, save_strategy="no",
         report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False, bf16=s.bf16,
-        use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0)
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length" if s.group_by_length else "random", **extra)
     trainer = _trainer_class()(model=model, args=args, train_dataset=data,
                                data_collator=lambda b: collate(b, tokenizer.pad_token_id))
     trainer.model_accepts_loss_kwargs = True  # so the Trainer counts target tokens across accumulation steps

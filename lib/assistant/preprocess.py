@@ -158,5 +158,5 @@ class Preprocessor:
 
     def report(self) -> dict[str, Any]:
         """What was replaced so far: anonymised items by type, abbreviations expanded."""
-        return {"anonymised": dict(self.anonymiser.counts), "abbreviations_expanded": sum(self.normaliser.counts.values()),
+        return {"anonymised": {k: v for k, v in self.anonymiser.counts.items() if v}, "abbreviations_expanded": sum(self.normaliser.counts.values()),
                 "top_abbreviations": dict(self.normaliser.counts.most_common(10))}

@@ -20,7 +20,7 @@ PRIORITY = ("EMAIL", "IBAN", "PHONE", "STUDENT_ID", "ADDRESS", "PERSON")
 _UP = "A-ZÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸÆŒ"
 _LOW = "a-zàâäçéèêëîïôöùûüÿæœ"
 _NAME = rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}]?[{_LOW}]+)*"
-_FULLNAME = rf"{_NAME}(?:\s+(?:(?:de|du|van|von|le|la|di)\s+)?{_NAME}){{0,2}}"
+_FULLNAME = rf"{_NAME}(?:[ \t]+(?:(?:de|du|van|von|le|la|di)[ \t]+)?{_NAME}){{0,2}}"  # never across lines
 
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 PHONE_RE = re.compile(r"(?<![\w+])(?:(?:\+|00)33[\s.-]?(?:\(0\)[\s.-]?)?[1-9]|0[1-9])(?:[\s.-]?\d{2}){4}(?!\d)")
@@ -31,13 +31,14 @@ _STREET = (r"(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|impasse|quai
 ADDRESS_RE = re.compile(
     rf"(?<![\w])\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_STREET}\b[^\n,;.<>]{{2,60}}"
     rf"(?:,?\s*\d{{5}}\s+{_NAME}(?:[ -]{_NAME})*(?:\s+(?:CEDEX|Cedex)(?:\s\d+)?)?)?", re.I)
-HONORIFIC_RE = re.compile(
-    rf"\b(?:M\.|Mr\.?|Mrs\.?|Ms\.?|Mme|Mlle|Madame|Monsieur|Dr\.?|Pr\.?|Professeur|Professor|Dear)\s+({_FULLNAME})")
+_HONORIFIC = r"(?:M\.|Mr\.?|Mrs\.?|Ms\.?|Mme|Mlle|Madame|Monsieur|Dr\.?|Pr\.?|Professeur|Professor|Dear)"
+HONORIFIC_RE = re.compile(rf"\b(?:{_HONORIFIC}\s+)+(?!{_HONORIFIC}\b)({_FULLNAME})")
 REPLY_NAME_RE = re.compile(rf"(?:,|\d\d:\d\d,?)\s*({_FULLNAME})\s*(?:<|&lt;)[^>\s&]+@[^>\s&]+(?:>|&gt;)")
 CLOSING_RE = re.compile(
     r"^\s*(?:bien\s+)?(?:cordialement|(?:bien\s+)?[àa]\s+vous|salutations(?:\s+distingu[ée]es)?|best(?:\s+regards)?"
     r"|kind\s+regards|regards|sincerely|thanks|merci|respectueusement|cheers)\s*[,.!]?\s*(?:<br\s*/?>)?\s*$",
     re.I | re.M)
+SHORT_COMMA_LINE_RE = re.compile(r"^[^\n]{3,40},[ \t]*(?:<br\s*/?>)?[ \t]*$", re.M)
 SIGNATURE_NAME_RE = re.compile(rf"^[ \t]*({_FULLNAME})[ \t]*(?:<br\s*/?>)?[ \t]*$", re.M)
 # Capitalised words spaCy sometimes tags PER in e-mails: greetings, closings, titles, acronyms.
 _NOT_NAMES = {
@@ -82,8 +83,9 @@ def find_pattern_pii(text: str) -> list[PiiSpan]:
     spans += [PiiSpan(m.start(1), m.end(1), "PERSON", "honorific") for m in HONORIFIC_RE.finditer(text)
               if m.group(1).split()[0].lower() not in _NOT_NAMES]
     spans += [PiiSpan(m.start(1), m.end(1), "PERSON", "reply-header") for m in REPLY_NAME_RE.finditer(text)]
-    # a name alone on the line right after a closing formula is the sender's signature
-    for m in CLOSING_RE.finditer(text):
+    # a name alone on the line right after a closing formula (or any short line ending with a comma,
+    # which catches misspelt closings) is the sender's signature
+    for m in list(CLOSING_RE.finditer(text)) + list(SHORT_COMMA_LINE_RE.finditer(text)):
         nxt = SIGNATURE_NAME_RE.match(text, m.end() + 1) if m.end() < len(text) else None
         if nxt and nxt.group(1).split()[0].lower() not in _NOT_NAMES:
             spans.append(PiiSpan(nxt.start(1), nxt.end(1), "PERSON", "signature"))

@@ -502,11 +502,11 @@ def write_demo_files(df: pd.DataFrame, folder: str | Path, n_messages: int = 40)
 
         shutil.rmtree(eml)
     write_eml_folder(sample, eml)
-    (eml / "Autres" / "not-an-email.eml").write_bytes(b"\x00\x01\x02 binary junk, no headers \xff\xfe")
-    (eml / "Autres" / "bad-charset.eml").write_bytes(
+    (eml / "not-an-email.eml").write_bytes(b"\x00\x01\x02 binary junk, no headers \xff\xfe")
+    (eml / "bad-charset.eml").write_bytes(
         b"From: a@example.org\r\nSubject: test\r\nContent-Type: text/plain; charset=x-unknown-42\r\n\r\n"
         b"Bonjour, je n'arrive pas \xe0 me connecter.\r\n")
-    (eml / "Autres" / "attachment-only.eml").write_bytes(
+    (eml / "attachment-only.eml").write_bytes(
         b"From: b@example.org\r\nSubject: scan\r\nMIME-Version: 1.0\r\nContent-Type: application/pdf\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n")
     mbox = write_mbox(sample, folder / "inbox.mbox")

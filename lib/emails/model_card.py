@@ -123,7 +123,13 @@ class ModelCard:
                 lines += [f"E-mails whose calibrated confidence is below **{_fmt(a.get('threshold'))}** are left to a "
                           f"person. On the test set this automates **{100 * float(a['automation_rate']):.1f} %** of "
                           f"e-mails, with accuracy {_fmt(a.get('accuracy_accepted'))} on those "
-                          f"(target {_fmt(a.get('target_accuracy'))}).", ""]
+                          f"(target {_fmt(a.get('target_accuracy'))})."]
+                acc, target = a.get("accuracy_accepted"), a.get("target_accuracy")
+                if isinstance(acc, (int, float)) and isinstance(target, (int, float)) and acc < target:
+                    lines += ["", f"**The target accuracy is not met on the test set** ({_fmt(acc)} < {_fmt(target)}): "
+                              "the threshold was chosen on the validation split, which was too small or too easy to "
+                              "transfer; a larger validation set (or a more conservative threshold) is needed."]
+                lines += [""]
             lines += [f"- **{k}**: {_fmt(v)}" for k, v in a.items()] + [""]
         lines += ["## Bias analysis", ""]
         if self.bias is None:

@@ -64,13 +64,16 @@ def calibrate_scores(oof: np.ndarray, y: list[str], labels: list[str], folds: pd
 def fit_triage_pipeline(data: TriageData, model: str = "linear_svc", C: float | None = None, n_splits: int = 5,
                         seed: int = 42, target_accuracy: float = 0.9, name: str = "email-triage-tfidf",
                         version: str = "1", calibration: CalibrationFit | None = None,
-                        urgency_model: bool = True, **model_kw: Any) -> tuple[TriagePipeline, CalibrationFit]:
-    """Fit the final classifier on all of `data.train`, with temperature and threshold from OOF scores."""
+                        urgency_model: bool = True, fitted: Any = None, **model_kw: Any) -> tuple[TriagePipeline, CalibrationFit]:
+    """Fit the final classifier on all of `data.train`, with temperature and threshold from OOF scores.
+
+    `fitted`: an already fitted classifier pipeline (on all of `data.train`) to reuse instead of refitting.
+    """
     texts, y = data.train["text"].tolist(), data.train["label"].tolist()
     labels = sorted(set(y))
     cal = calibration or fit_calibration(texts, y, labels, model=model, C=C, n_splits=n_splits, seed=seed,
                                          target_accuracy=target_accuracy, **model_kw)
-    clf = make_baseline(model, C=C, seed=seed, **model_kw).fit(texts, y)
+    clf = fitted if fitted is not None else make_baseline(model, C=C, seed=seed, **model_kw).fit(texts, y)
     urg_model, urg_labels = None, []
     if urgency_model and data.has_urgency:
         lab = data.train[data.train["urgency"].notna()]

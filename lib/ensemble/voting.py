@@ -100,16 +100,23 @@ class SoftVote:
                    float(d.get("val_weighted_f1", "nan")), float(d.get("val_nll", "nan")))
 
 
+OBJECTIVES = ("nll", "weighted_f1")
+
+
 def fit_soft_vote(val_probas: Mapping[str, np.ndarray], y_val: np.ndarray, step: float = 0.1,
-                  ks: Sequence[float] = DEFAULT_KS, sharpen_only_soft: bool = True) -> SoftVote:
+                  ks: Sequence[float] = DEFAULT_KS, sharpen_only_soft: bool = True, objective: str = "nll") -> SoftVote:
     """Choose sharpening exponents, then weights, on validation.
 
     1. Sharpening: for each member whose probabilities are too soft (accuracy above mean confidence,
        `confidence_gap` > 0), k minimises its validation NLL; other members keep k = 1
        (all members get a k when `sharpen_only_soft` is False).
-    2. Weights: every point of the simplex grid; the best validation weighted F1 wins, ties broken by
-       lower validation NLL of the vote.
+    2. Weights: every point of the simplex grid. `objective="nll"` (default) keeps the lowest validation
+       NLL of the vote (ties: higher weighted F1): a smooth, proper score that on a few hundred validation
+       items spreads weight instead of jumping to whichever member got a few more items right;
+       `objective="weighted_f1"` keeps the best validation weighted F1 (ties: lower NLL).
     """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     names = list(val_probas)
     y_val = np.asarray(y_val)
     chosen_k, k_tables = [], {}
@@ -128,7 +135,8 @@ def fit_soft_vote(val_probas: Mapping[str, np.ndarray], y_val: np.ndarray, step:
         rows.append({**{f"w_{n}": wi for n, wi in zip(names, w)},
                      "val_weighted_f1": float(f1_score(y_val, p.argmax(1), average="weighted", zero_division=0)),
                      "val_nll": nll(p, y_val)})
-    search = pd.DataFrame(rows).sort_values(["val_weighted_f1", "val_nll"], ascending=[False, True])
+    order = ["val_nll", "val_weighted_f1"] if objective == "nll" else ["val_weighted_f1", "val_nll"]
+    search = pd.DataFrame(rows).sort_values(order, ascending=[objective == "nll", objective != "nll"])
     search = search.reset_index(drop=True)
     best = search.iloc[0]
     return SoftVote(names, [float(best[f"w_{n}"]) for n in names], chosen_k, float(best["val_weighted_f1"]),

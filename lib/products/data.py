@@ -380,7 +380,7 @@ def generate_demo_catalogue(folder: str | Path | None = None, n: int = 1200, see
     folder = Path(folder) if folder is not None else default_data_dir() / DEMO_NAME / f"rakuten_demo_n{n}_seed{seed}"
     marker = folder / "COMPLETE.json"
     meta = dict(n=n, seed=seed, missing_image_rate=missing_image_rate, unreadable_images=unreadable_images,
-                image_size=image_size, synthetic=True, version=1)
+                image_size=image_size, synthetic=True, version=2)
     if marker.is_file() and not force and json.loads(marker.read_text()) == meta:
         return folder
     images = folder / RAKUTEN_IMAGES
@@ -390,8 +390,9 @@ def generate_demo_catalogue(folder: str | Path | None = None, n: int = 1200, see
     shares = np.array([DEMO_CLASSES[c]["share"] for c in codes])
     labels = rng.choice(codes, size=n, p=shares / shares.sum())
     # every class present at least 8 times, so stratified splits work even for small n
+    floor = min(8, n // len(codes))
     for i, c in enumerate(codes):
-        labels[i * 8:(i + 1) * 8] = c
+        labels[i * floor:(i + 1) * floor] = c
     labels = rng.permutation(labels)
     # unique, shuffled ids in the challenge's ranges (cumulative random gaps)
     productids = rng.permutation(10**8 + np.cumsum(rng.integers(1, 3 * 10**6, size=n)))

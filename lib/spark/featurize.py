@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Iterator
 
@@ -132,16 +133,16 @@ def featurize_bytes(contents: list[bytes], name: str = "efficientnet-lite0", inp
 
 # ----------------------------------------------------------------------------- Spark side
 
-# Per Python worker: broadcast id → (model, transform). Survives between tasks because workers are reused.
-_WORKER_MODELS: dict[int, tuple[Any, Any]] = {}
+# Per Python worker: featurizer key (a uuid made on the driver) → (model, transform). Survives between tasks because workers are reused.
+_WORKER_MODELS: dict[str, tuple[Any, Any]] = {}
 
 
-def _worker_model(bc: Any) -> tuple[Any, Any, FeaturizerSpec]:
+def _worker_model(bc: Any, key: str) -> tuple[Any, Any, FeaturizerSpec]:
     spec_dict, state = bc.value
     spec = FeaturizerSpec(**{**spec_dict, "mean": tuple(spec_dict["mean"]), "std": tuple(spec_dict["std"])})
-    if bc.id not in _WORKER_MODELS:
-        _WORKER_MODELS[bc.id] = (build_model(spec, state), build_transform(spec))
-    model, transform = _WORKER_MODELS[bc.id]
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS[key] = (build_model(spec, state), build_transform(spec))
+    model, transform = _WORKER_MODELS[key]
     return model, transform, spec
 
 
@@ -187,12 +188,13 @@ def make_featurizer(spark: Any, name: str = "efficientnet-lite0", input_size: in
     slots = task_slots(spark)
     threads = int(torch_threads)
     bs = int(batch_size)
+    key = uuid.uuid4().hex  # identifies this broadcast on the workers (Broadcast.id is driver-side only)
 
     def featurize(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         import torch
 
         torch.set_num_threads(threads or torch_threads_per_task(slots))
-        model, transform, wspec = _worker_model(bc)
+        model, transform, wspec = _worker_model(bc, key)
         for contents in batches:
             feats = featurize_contents(model, transform, contents.tolist(), bs, wspec.channels_last)
             yield pd.Series([None if f is None else f.astype(np.float32).tolist() for f in feats])

@@ -46,3 +46,10 @@ def test_write_model_card_writes_markdown_and_html(tmp_path):
     assert md_path.read_text().startswith("# Model card: email-triage-ensemble")
     page = html_path.read_text()
     assert "<table>" in page and "0.9137" in page and "<h2>Limitations</h2>" in page
+
+
+def test_card_says_when_the_abstention_target_is_missed_on_test():
+    card = _card()
+    card.abstention = {**card.abstention, "accuracy_accepted": 0.84, "target_accuracy": 0.9}
+    assert "target accuracy is not met" in card.to_markdown()
+    assert "target accuracy is not met" not in _card().to_markdown()

@@ -1,0 +1,105 @@
+"""Chat with a trained adapter from the terminal.
+
+    .venv/bin/python -m lib.assistant.chat --adapter models/assistant/smollm2-135m-instruct-default
+    .venv/bin/python -m lib.assistant.chat --adapter ... --message "slt c koi les frè pr 100000 de orange ver mtn"
+
+Each user turn is cleaned, anonymised and normalised like the training data; each answer is generated with the
+study's sampling settings and passed through the guardrails (interventions are printed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from lib.assistant.generation import GenerationSettings, generate_answers
+from lib.assistant.guardrails import Guardrail
+from lib.assistant.preprocess import Preprocessor
+from lib.assistant.prompting import build_messages
+from lib.assistant.rules import BusinessRules
+
+
+@dataclass
+class ChatSession:
+    """A conversation with a model: history, preprocessing, generation and guardrails."""
+
+    model: Any
+    tokenizer: Any
+    system: str
+    rules: BusinessRules = field(default_factory=BusinessRules)
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    guard: bool = True
+    history: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._pre = Preprocessor()
+        self._guard = Guardrail(self.rules)
+
+    def reply(self, user_text: str) -> tuple[str, list[str]]:
+        """The assistant's answer to one user message, and the guardrail's interventions."""
+        self.history.append({"role": "user", "content": self._pre.message("user", user_text)})
+        msgs = build_messages(self.history, self.rules, system=self.system)
+        ans = generate_answers(self.model, self.tokenizer, [msgs], self.settings, batch_size=1, desc="answer")[0]
+        text, actions = ans.text, []
+        if self.guard:
+            res = self._guard.apply(ans.text, self.history)
+            text, actions = res.text, res.interventions
+        self.history.append({"role": "assistant", "content": text})
+        return text, actions
+
+
+def session_from_adapter(adapter: str, max_new_tokens: int = 96, guard: bool = True, seed: int = 0) -> ChatSession:
+    """A chat session on a saved adapter, with the rules and system prompt it was trained with."""
+    from lib.assistant.finetune import load_adapter
+
+    tok, model, manifest = load_adapter(adapter)
+    rules_cfg = manifest.get("rules") or {}
+    rules = BusinessRules(**{k: v for k, v in rules_cfg.items() if k in (
+        "same_operator_rate", "cross_operator_rate", "min_fee", "max_fee", "min_amount", "max_amount")})
+    from lib.assistant.prompting import system_prompt
+
+    system = manifest.get("system_prompt") or system_prompt(rules)
+    return ChatSession(model, tok, system, rules, GenerationSettings(max_new_tokens=max_new_tokens, seed=seed), guard)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Interactive loop (or one `--message`); returns the exit code."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    p = argparse.ArgumentParser(prog="python -m lib.assistant.chat", description=__doc__.split("\n\n")[0])
+    p.add_argument("--adapter", required=True, help="folder of a saved LoRA adapter (models/assistant/...)")
+    p.add_argument("--message", action="append", help="a user message (repeatable); without it, read stdin")
+    p.add_argument("--max-new-tokens", type=int, default=96)
+    p.add_argument("--no-guardrails", action="store_true", help="show the raw model answer")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        session = session_from_adapter(args.adapter, args.max_new_tokens, not args.no_guardrails, args.seed)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    messages = args.message
+    if messages is None:
+        print("EasyTransfert assistant — empty line or Ctrl-D to quit.")
+    while True:
+        if messages is not None:
+            if not messages:
+                return 0
+            text = messages.pop(0)
+            print(f"vous> {text}")
+        else:
+            try:
+                text = input("vous> ")
+            except EOFError:
+                return 0
+            if not text.strip():
+                return 0
+        answer, actions = session.reply(text)
+        print(f"assistant> {answer}")
+        if actions:
+            print(f"   [guardrails: {', '.join(actions)}]")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
