@@ -94,3 +94,16 @@ def precision_recall_for(y_true: Sequence, y_pred: Sequence, level: str = "haute
 def compare_urgency(y_true: Sequence, predictions: dict[str, Sequence], level: str = "haute") -> pd.DataFrame:
     """Precision/recall of `level` for several predictors (e.g. rules, model, combined)."""
     return pd.DataFrame([{"predictor": k, **precision_recall_for(y_true, v, level)} for k, v in predictions.items()])
+
+
+def rule_precision(texts: Sequence[str], y_true: Sequence, level: str = "haute") -> pd.DataFrame:
+    """Per rule: how often it fired and the share of those texts whose true level is `level`
+    (for rules implying `level`) — which markers deserve trust."""
+    rows = []
+    truth = [str(v) for v in y_true]
+    results = [apply_rules(t) for t in texts]
+    for name, _, lvl in RULES + [("not urgent", NEGATED, "faible")]:
+        fired = [i for i, r in enumerate(results) if any(h[0] == name for h in r.hits)]
+        rows.append({"rule": name, "implies": lvl, "fired": len(fired),
+                     "precision": (sum(truth[i] == lvl for i in fired) / len(fired)) if fired else float("nan")})
+    return pd.DataFrame(rows)

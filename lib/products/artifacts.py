@@ -96,3 +96,23 @@ def load_model(dataset_name: str, model_name: str) -> tuple[Any, dict]:
                                 f"05_products_image_voting (image) on {dataset_name!r} first")
     obj = joblib.load(path)
     return obj["model"], obj.get("meta", {})
+
+
+def save_labels(dataset_name: str, split: str, ids: Sequence, labels: Sequence) -> Path:
+    """True labels of a split by id (`probs/labels__<split>.json`): the app's performance page needs them."""
+    path = products_dir(dataset_name) / "probs" / f"labels__{split}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import json
+
+    path.write_text(json.dumps({str(i): str(l) for i, l in zip(ids, labels)}))
+    return path
+
+
+def load_labels(dataset_name: str, split: str) -> dict[str, str]:
+    """What `save_labels` wrote (FileNotFoundError when absent)."""
+    import json
+
+    path = products_dir(dataset_name) / "probs" / f"labels__{split}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved labels {path}: run notebook 04_products_text on {dataset_name!r}")
+    return json.loads(path.read_text())

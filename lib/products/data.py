@@ -425,6 +425,16 @@ def generate_demo_catalogue(folder: str | Path | None = None, n: int = 1200, see
 # ----------------------------------------------------------------------------------------------------------
 # What the notebooks call
 # ----------------------------------------------------------------------------------------------------------
+def verify_images(df: pd.DataFrame) -> pd.DataFrame:
+    """Open every image still marked "ok": unreadable files get status "unreadable" and image_path None."""
+    df = df.copy()
+    paths = [p if s == "ok" else None for p, s in zip(df["image_path"], df["image_status"])]
+    status = [s if s != "ok" else c for s, c in zip(df["image_status"], _check_images(paths))]
+    df["image_status"] = status
+    df["image_path"] = [p if s == "ok" else None for p, s in zip(paths, status)]
+    return df
+
+
 def quality_report(df: pd.DataFrame) -> dict[str, int]:
     """Counts that say what the data lacks: rows, classes, missing descriptions, missing/unreadable images."""
     return {
@@ -468,22 +478,24 @@ def load_products(data_dir: str, dataset: str = "flipkart", seed: int = 42, max_
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {DATASETS}")
     folder = resolve_dataset(data_dir, dataset)
+    # images are checked (opened) after subsampling: the smoke profile must not open every file
     if folder is None:
         demo = generate_demo_catalogue(n=demo_rows, seed=seed)
-        df = load_rakuten(demo)
+        df = load_rakuten(demo, check_images=False)
         source, name = "demo", DEMO_NAME
         title = f"demo catalogue, Rakuten format, {len(DEMO_CLASSES)} classes (SYNTHETIC)"
         folder = demo
     elif dataset == "flipkart":
-        df, source, name, title = load_flipkart(folder), "real", dataset, "Flipkart catalogue (real listings and photos)"
+        df, source, name = load_flipkart(folder, check_images=False), "real", dataset
+        title = "Flipkart catalogue (real listings and photos)"
     else:
-        df, source, name = load_rakuten(folder), "real", dataset
+        df, source, name = load_rakuten(folder, check_images=False), "real", dataset
         title = f"Rakuten France challenge data ({dataset}, real)"
-    full_report = quality_report(df)
-    df = subsample(df, max_rows, seed)
+    n_all = len(df)
+    df = verify_images(subsample(df, max_rows, seed))
     report = quality_report(df)
-    if len(df) < full_report["rows"]:
-        report["rows_before_subsample"] = full_report["rows"]
+    if len(df) < n_all:
+        report["rows_before_subsample"] = n_all
     return ProductData(df=df, labels=sorted(df["label"].unique().tolist()), report=report, source=source,
                        name=name, title=title, folder=str(folder))
 

@@ -186,7 +186,7 @@ class FeatureMLP:
                 loss = loss_fn(self.net(Xt[b]), yt[b])
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(b)
+                total += loss.item() * len(b)
             row = {"epoch": epoch + 1, "train_loss": total / len(Xt)}
             if has_val:
                 self.net.eval()

@@ -24,6 +24,17 @@ def make_image(label: int, seed: int, size: int = 72):
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """One torch thread: on a shared 2-core machine two threads spin against other jobs (3x slower)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_images() -> tuple[list, np.ndarray]:
     """24 PIL images, 12 per class."""

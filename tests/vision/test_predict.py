@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lib.core.registry import load_image_backbone
 from lib.ensemble.voting import fit_soft_vote
+from lib.vision.features import features_of_images
 from lib.vision.classifiers import FeatureMLP, MLPConfig, make_feature_model
 from lib.vision.finetune import FineTuneConfig, fine_tune
 from lib.vision.predict import ImageVoteClassifier, load_image_classifier, save_image_classifier
@@ -14,8 +16,7 @@ from lib.vision.predict import ImageVoteClassifier, load_image_classifier, save_
 def test_image_vote_round_trip(tiny_images, isolated_outputs):
     images, y = tiny_images
     classes = ["disc", "bar"]
-    clf = ImageVoteClassifier(classes, None, {}, fit_soft_vote({"a": np.eye(2)[y]}, y), "efficientnet-lite0", 64)
-    X = clf.features(images)
+    X = features_of_images(images, load_image_backbone("efficientnet-lite0", input_size=64))
     mlp = FeatureMLP(MLPConfig(hidden=16, epochs=10), seed=0).fit(X[:16], y[:16], n_classes=2)
     lr = make_feature_model("logreg", 0).fit(X[:16], y[:16])
     cnn, _ = fine_tune(images[:16], y[:16], images[16:], y[16:], classes,
