@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 _NUM = r"(?:\d{1,3}(?:(?:[ \u00a0\u202f]|\.)\d{3})+|\d{1,3}(?:,\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?)"
 _MULT = r"(?P<mult>millions?|million|mill?ions?|M(?![a-zA-Z])|mill?e?s?(?![a-zà-ÿ])|k(?![a-zA-Z])|K(?![a-zA-Z]))"
-_UNIT = r"(?P<unit>f\s?cfa|fcfa|cfa|francs?(?:\s?cfa)?|xof|f(?![a-zà-ÿ])|%|pour\s?cent|pourcents?)"
+_UNIT = (r"(?P<unit>f\s?cfa|fcfa|cfa|francs?(?:\s?cfa)?|xof|f(?![a-zà-ÿ])|%|pour\s?cent|pourcents?|"
+         r"euros?|€|eur(?![a-zà-ÿ])|dollars?|\$|usd|nairas?|cedis?)")
 # Words after a number that make it a duration, a count or an ordinal, not money.
 _NOT_MONEY_AFTER = r"(?:h(?![a-zà-ÿ])|h\d|heures?|j(?![a-zà-ÿ])|jours?|min(?:utes?)?(?![a-zà-ÿ])|mn|semaines?|mois|ans?(?![a-zà-ÿ])|fois|ème|eme|er(?![a-zà-ÿ])|e(?![a-zà-ÿ])|x(?![a-zà-ÿ]))"
 MENTION_RE = re.compile(
@@ -27,7 +28,7 @@ class Mention:
     start: int
     end: int
     text: str
-    unit: str | None
+    unit: str | None  # "FCFA", "%", "OTHER" (a foreign currency) or None
     multiplied: bool
 
     @property
@@ -66,7 +67,12 @@ def find_mentions(text: str) -> list[Mention]:
     out = []
     for m in MENTION_RE.finditer(text or ""):
         raw_unit = (m.group("unit") or "").lower().replace(" ", "")
-        unit = "%" if raw_unit in ("%", "pourcent", "pourcents") else ("FCFA" if raw_unit else None)
+        if raw_unit in ("%", "pourcent", "pourcents"):
+            unit = "%"
+        elif re.match(r"euro|€|eur|dollar|\$|usd|naira|cedi", raw_unit):
+            unit = "OTHER"  # a foreign currency: the app only deals in FCFA
+        else:
+            unit = "FCFA" if raw_unit else None
         value = _to_number(m.group("num")) * _multiplier(m.group("mult"))
         out.append(Mention(value=value, start=m.start(), end=m.end(), text=m.group(0), unit=unit,
                            multiplied=bool(m.group("mult"))))
@@ -77,7 +83,7 @@ def money_values(text: str, min_plain: int = 100) -> list[int]:
     """Amounts of money a user states: numbers with a currency or multiplier, or plain integers >= `min_plain`."""
     vals = []
     for m in find_mentions(text):
-        if m.unit == "%" or (m.unit is None and not m.multiplied and len(re.sub(r"\D", "", m.text)) >= 8):
+        if m.unit in ("%", "OTHER") or (m.unit is None and not m.multiplied and len(re.sub(r"\D", "", m.text)) >= 8):
             continue  # percentages; phone-like digit runs
         if m.start > 0 and text[m.start - 1] == "+":
             continue

@@ -197,11 +197,15 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
     data = ChatDataset(train)
     if not len(data):
         raise ValueError("no training example has an assistant token to learn from")
+    # Warmup in whole steps, rounded down: transformers rounds a ratio up, which makes the first step of a short
+    # CPU run (4 steps) a step at learning rate 0.
+    total = s.max_steps if s.max_steps > 0 else math.ceil(len(data) / s.effective_batch * s.epochs)
+    warmup = int(s.warmup_ratio * total)
     extra = {"gradient_checkpointing": True} if s.gradient_checkpointing else {}  # deprecated name: pass only when on
     args = TrainingArguments(
         output_dir=str(output_dir / "checkpoints"), per_device_train_batch_size=s.per_device_batch,
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, lr_scheduler_type=s.lr_scheduler,
-        warmup_steps=s.warmup_ratio, max_steps=s.max_steps, num_train_epochs=s.epochs, optim=s.optim,
+        warmup_steps=warmup, max_steps=s.max_steps, num_train_epochs=s.epochs, optim=s.optim,
         logging_steps=s.logging_steps, save_strategy="no",
         report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False, bf16=s.bf16,
         use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,

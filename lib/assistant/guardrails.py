@@ -6,6 +6,7 @@
 - fee: one of the fees the rules give for the amounts the user mentioned (both rates while an operator is unknown);
 - minimum/maximum fee, minimum/maximum amount: the rule's bound; percentage: one of the rules' rates;
 - amount / total / any other FCFA figure: must come from the conversation or the rules (else it is invented);
+- a foreign currency (euros, dollars...): the app only deals in FCFA;
 - facts: a support contact other than WhatsApp (phone, e-mail), support hours other than 24/7, a service the
   app does not offer that the user did not bring up.
 
@@ -161,6 +162,9 @@ def audit(answer: str, context: GuardContext, rules: BusinessRules = DEFAULT_RUL
             ok = round(m.value, 6) in rates
             findings.append(Finding("rate", m.text, m.value, ok, tuple(sorted(rates)), "" if ok else "wrong_rate",
                                     m.start, m.end))
+            continue
+        if m.unit == "OTHER":
+            findings.append(Finding("currency", m.text, m.value, False, (), "wrong_currency", m.start, m.end))
             continue
         role = _role(answer, m, m_prev)
         money = m.is_money or role in ("fee", "fee_min", "fee_max", "limit_min", "limit_max", "total")

@@ -43,6 +43,7 @@ class TriagePipeline:
     metrics: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     templates: dict[str, dict[str, str]] | None = None
+    trusted_rules: list[str] | None = None  # haute rules allowed to override the model (None: all)
 
     def __post_init__(self) -> None:
         classes = [str(c) for c in getattr(self.category_model, "classes_", [])]
@@ -82,7 +83,7 @@ class TriagePipeline:
             if abstained:
                 reasons.append("abstained: to be read by a person")
             rule = urg.apply_rules(text)
-            level, how = urg.combine(model_urg[i], rule)
+            level, how = urg.combine(model_urg[i], rule, self.trusted_rules)
             reasons += rule.reasons()
             if how == "model":
                 reasons.append(f"urgency '{level}' from the urgency model")
@@ -128,11 +129,11 @@ class TriagePipeline:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump({"category_model": self.category_model, "urgency_model": self.urgency_model},
-                    folder / "model.joblib", compress=3)
+                    folder / "model.joblib", compress=1)
         meta = {"format_version": FORMAT_VERSION, "name": self.name, "version": self.version, "labels": self.labels,
                 "temperature": self.temperature, "threshold": self.threshold, "urgency_labels": self.urgency_labels,
                 "preprocessor": self.preprocessor.config(), "metrics": self.metrics, "data": self.data,
-                "templates": self.templates, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "templates": self.templates, "trusted_rules": self.trusted_rules, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         (folder / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=float))
         return folder
 
@@ -153,7 +154,7 @@ class TriagePipeline:
                    threshold=float(meta["threshold"]), urgency_model=models.get("urgency_model"),
                    urgency_labels=list(meta.get("urgency_labels") or []),
                    preprocessor=Preprocessor.from_config(meta["preprocessor"]), metrics=meta.get("metrics", {}),
-                   data=meta.get("data", {}), templates=meta.get("templates"))
+                   data=meta.get("data", {}), templates=meta.get("templates"), trusted_rules=meta.get("trusted_rules"))
 
 
 def default_model_dir() -> Path:

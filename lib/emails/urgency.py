@@ -61,16 +61,20 @@ def apply_rules(text: str) -> RuleResult:
     return RuleResult(level, hits)
 
 
-def combine(model_level: str | None, rule: RuleResult) -> tuple[str | None, str]:
-    """Rules decide `haute` when an explicit marker fires; otherwise the model decides.
+def combine(model_level: str | None, rule: RuleResult, trusted: Sequence[str] | None = None) -> tuple[str | None, str]:
+    """Rules decide `haute` when a trusted explicit marker fires; otherwise the model decides.
 
+    Args:
+        trusted: names of the `haute` rules allowed to override the model (None: all of them).
     Returns (level, how) where how is "rule", "model" or "none".
     """
-    if rule.level == "haute":
+    haute_rules = {n for n, _, lvl in RULES if lvl == "haute"}
+    allowed = haute_rules if trusted is None else set(trusted) & haute_rules
+    if any(name in allowed for name, _ in rule.hits):
         return "haute", "rule"
     if model_level is not None:
         return model_level, "model"
-    if rule.level is not None:
+    if rule.level is not None and (rule.level != "haute" or trusted is None):
         return rule.level, "rule"
     return None, "none"
 
@@ -107,3 +111,10 @@ def rule_precision(texts: Sequence[str], y_true: Sequence, level: str = "haute")
         rows.append({"rule": name, "implies": lvl, "fired": len(fired),
                      "precision": (sum(truth[i] == lvl for i in fired) / len(fired)) if fired else float("nan")})
     return pd.DataFrame(rows)
+
+
+def trusted_rules(texts: Sequence[str], y_true: Sequence, min_precision: float = 0.9, min_fired: int = 5) -> list[str]:
+    """The `haute` rules whose precision on labelled texts reaches `min_precision` (fired ≥ `min_fired` times)."""
+    table = rule_precision(texts, y_true)
+    ok = table[(table["implies"] == "haute") & (table["fired"] >= min_fired) & (table["precision"] >= min_precision)]
+    return ok["rule"].tolist()

@@ -13,23 +13,22 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pandas as pd
 
 
 def label_from_path(path: str) -> str:
-    """The class of an image: its parent folder's name (URL-decoded, as Spark may encode spaces)."""
+    """The class of an image: its parent folder's name (the same rule as the Spark column in `read_images`)."""
     parts = [p for p in str(path).rstrip("/").split("/") if p]
     if len(parts) < 2:
         raise ValueError(f"cannot take a label from {path!r}: no parent folder")
-    return unquote(parts[-2])
+    return parts[-2]
 
 
 def split_from_path(path: str) -> str:
     """The split of an image (`Training`/`Test`): the folder above its class folder."""
     parts = [p for p in str(path).rstrip("/").split("/") if p]
-    return unquote(parts[-3]) if len(parts) >= 3 else ""
+    return parts[-3] if len(parts) >= 3 else ""
 
 
 def as_uri(path: str | Path) -> str:
@@ -51,11 +50,12 @@ def read_images(spark: Any, root: str | Path, glob: str = "*.jpg") -> Any:
     df = (spark.read.format("binaryFile").option("pathGlobFilter", glob)
           .option("recursiveFileLookup", "true").load(as_uri(root)))
     parts = F.split(F.col("path"), "/")
-    # Hadoop may percent-encode spaces ("Apple%20Red%201"); url_decode turns them back into folder names.
+    # Hadoop's Path.toString keeps folder names as they are (spaces included), locally and on S3.
+    # Plain column functions only: this also runs on EMR's Spark 3.5.
     return df.select(
         "path",
-        F.url_decode(F.element_at(parts, -3)).alias("split"),
-        F.url_decode(F.element_at(parts, -2)).alias("label"),
+        F.element_at(parts, -3).alias("split"),
+        F.element_at(parts, -2).alias("label"),
         "length",
         "content",
     )
@@ -111,15 +111,21 @@ def check_images(df: Any, cache: bool = True) -> tuple[Any, ImageLoadReport]:
     flagged = df.withColumn("decode_error", check("content"))
     if cache:
         flagged = flagged.cache()
-    bad_rows = flagged.where(F.col("decode_error").isNotNull()).select("path", "decode_error").collect()
-    counts = flagged.where(F.col("decode_error").isNull()).groupBy("split", "label").count().collect()
+    # One small aggregation (one Spark job): counts per (split, label) and the list of corrupt files.
+    bad = F.when(F.col("decode_error").isNotNull(), F.struct("path", "decode_error"))
+    rows = (flagged.groupBy("split", "label")
+            .agg(F.count(F.when(F.col("decode_error").isNull(), 1)).alias("n_ok"), F.collect_list(bad).alias("bad"))
+            .collect())
     per: dict[str, dict[str, int]] = {}
-    for row in counts:
-        per.setdefault(row["split"], {})[row["label"]] = int(row["count"])
+    corrupt: list[dict[str, str]] = []
+    for row in rows:
+        if row["n_ok"]:
+            per.setdefault(row["split"], {})[row["label"]] = int(row["n_ok"])
+        corrupt += [{"path": b["path"], "error": b["decode_error"]} for b in row["bad"]]
     per = {s: dict(sorted(d.items())) for s, d in sorted(per.items())}
     n_ok = sum(sum(d.values()) for d in per.values())
-    report = ImageLoadReport(n_files=n_ok + len(bad_rows), n_readable=n_ok, n_corrupt=len(bad_rows),
-                             corrupt=[{"path": r["path"], "error": r["decode_error"]} for r in bad_rows],
+    corrupt.sort(key=lambda r: r["path"])
+    report = ImageLoadReport(n_files=n_ok + len(corrupt), n_readable=n_ok, n_corrupt=len(corrupt), corrupt=corrupt,
                              per_split_class=per)
     good = flagged.where(F.col("decode_error").isNull()).drop("decode_error")
     return good, report

@@ -1,5 +1,5 @@
 """PCA with `pyspark.ml.feature.PCA`, its explained-variance curve, Parquet output, and what the
-reduced features are worth to a classifier (pyspark.ml LogisticRegression on PCA vs full features)."""
+reduced features are worth to a classifier (logistic regression on PCA vs full features)."""
 from __future__ import annotations
 
 import time
@@ -12,49 +12,62 @@ import pandas as pd
 
 @dataclass
 class PCAResult:
-    """A fitted PCA model and its explained variance (ratios of the total variance)."""
+    """A fitted Spark PCA and its explained variance (each component's share of the total variance)."""
 
-    model: Any
+    model: Any  # PCAModel with `n_fitted` ≥ k components
     k: int
-    explained_variance: np.ndarray  # per component, for the first `len(...)` components
+    explained_variance: np.ndarray  # per component, for the `n_fitted` components
     fit_s: float
+    input_col: str = "features"
+    output_col: str = "pca_features"
 
     @property
     def cumulative_at_k(self) -> float:
         """Share of the total variance kept by the first k components."""
         return float(np.sum(self.explained_variance[: self.k]))
 
+    def transform(self, df: Any) -> Any:
+        """Add `output_col` = the first k principal coordinates."""
+        from pyspark.ml.feature import VectorSlicer
+
+        n_fitted = len(self.explained_variance)
+        if n_fitted == self.k:
+            return self.model.transform(df)
+        # Components come sorted by eigenvalue: the first k of a wider fit are the k-component PCA.
+        wide = self.model.copy({self.model.outputCol: "_pca_all"}).transform(df)
+        sliced = VectorSlicer(inputCol="_pca_all", outputCol=self.output_col, indices=list(range(self.k)))
+        return sliced.transform(wide).drop("_pca_all")
+
 
 def fit_pca(df: Any, k: int = 50, input_col: str = "features", output_col: str = "pca_features",
-            curve_k: int | None = None) -> PCAResult:
-    """Fit `pyspark.ml.feature.PCA` with k components.
+            curve_k: int = 200, dim: int | None = None, n_rows: int | None = None) -> PCAResult:
+    """Fit `pyspark.ml.feature.PCA` once with max(k, curve_k) components (capped by rows − 1 and dim).
 
-    Spark's `explainedVariance` is each component's share of the *total* variance, so the curve from a
-    fit with `curve_k` ≥ k components also gives the cumulative share at every k' ≤ curve_k. The returned
-    model is the k-component one (its components equal the curve fit's first k).
+    Spark's `explainedVariance` is each component's share of the *total* variance, so one wider fit gives
+    both the curve and the cumulative share at k; `PCAResult.transform` keeps the first k coordinates.
+    Note that Spark's PCA projects the raw (uncentred) vectors, as the original study did.
 
     Args:
-        curve_k: components for the curve (default max(k, min(200, n_rows − 1, dim))); 0 → no separate fit.
+        dim, n_rows: the feature dimension and row count when known (saves a Spark job each).
     """
     from pyspark.ml.feature import PCA
 
-    first = df.select(input_col).first()
-    if first is None:
-        raise ValueError("cannot fit PCA on an empty DataFrame")
-    dim = int(first[input_col].size)
-    n = df.count()
+    if dim is None:
+        first = df.select(input_col).first()
+        if first is None:
+            raise ValueError("cannot fit PCA on an empty DataFrame")
+        dim = int(first[input_col].size)
+    n_rows = int(n_rows if n_rows is not None else df.count())
     if not 1 <= k <= dim:
         raise ValueError(f"k must be in 1..{dim} (the feature dimension), got {k}")
+    if n_rows < 2:
+        raise ValueError(f"PCA needs at least 2 rows, got {n_rows}")
+    n_fit = max(k, min(curve_k, n_rows - 1, dim))
     t0 = time.perf_counter()
-    model = PCA(k=k, inputCol=input_col, outputCol=output_col).fit(df)
+    model = PCA(k=n_fit, inputCol=input_col, outputCol=output_col).fit(df)
     fit_s = time.perf_counter() - t0
-    ev = np.asarray(model.explainedVariance.toArray())
-    if curve_k is None:
-        curve_k = max(k, min(200, n - 1, dim))
-    if curve_k and curve_k > k:
-        curve = PCA(k=min(curve_k, dim), inputCol=input_col, outputCol="_curve").fit(df)
-        ev = np.asarray(curve.explainedVariance.toArray())
-    return PCAResult(model=model, k=k, explained_variance=ev, fit_s=fit_s)
+    return PCAResult(model=model, k=k, explained_variance=np.asarray(model.explainedVariance.toArray()),
+                     fit_s=fit_s, input_col=input_col, output_col=output_col)
 
 
 def plot_explained_variance(result: PCAResult, title: str = "PCA explained variance", ax: Any = None) -> Any:
@@ -75,12 +88,6 @@ def plot_explained_variance(result: PCAResult, title: str = "PCA explained varia
     return ax
 
 
-def vectors_to_numpy(df: Any, col: str) -> np.ndarray:
-    """Collect an ML vector column to a dense float32 array (driver memory: rows × dim)."""
-    rows = df.select(col).collect()
-    return np.stack([r[col].toArray() for r in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
-
-
 def plot_projection_2d(pdf: pd.DataFrame, x: str = "pc1", y: str = "pc2", label: str = "label",
                        title: str = "First two principal components", ax: Any = None) -> Any:
     """Scatter of the first two PCA coordinates, one colour per class."""
@@ -99,37 +106,39 @@ def plot_projection_2d(pdf: pd.DataFrame, x: str = "pc1", y: str = "pc2", label:
     return ax
 
 
-def evaluate_classifier(train: Any, test: Any, features_col: str, label_col: str = "label",
-                        reg_param: float = 0.01, max_iter: int = 100, seed: int = 42) -> dict[str, Any]:
-    """Train a multinomial pyspark.ml LogisticRegression (standardised inputs) and score it on `test`.
+def collect_table(df: Any, vector_cols: tuple[str, ...] = ("features", "pca_features"),
+                  other_cols: tuple[str, ...] = ("path", "split", "label")) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Collect a (small enough) result table in one Spark job: metadata as pandas, vectors as float32 arrays."""
+    rows = df.select(*other_cols, *vector_cols).collect()
+    meta = pd.DataFrame([[r[c] for c in other_cols] for r in rows], columns=list(other_cols))
+    arrays = {c: (np.stack([r[c].toArray() for r in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32))
+              for c in vector_cols}
+    return meta, arrays
 
-    Returns:
-        accuracy, macro_f1, fit_s, predict_s, n_features and the test predictions (pandas: label, prediction).
+
+def evaluate_classifier(x_train: np.ndarray, y_train: Any, x_test: np.ndarray, y_test: Any, name: str = "",
+                        c: float = 1.0, max_iter: int = 200, seed: int = 42) -> dict[str, Any]:
+    """Standardise + multinomial logistic regression (sklearn, lbfgs); accuracy and macro-F1 on the test set.
+
+    The vectors are small once featurised (n × 1,280 floats), so the classifier runs on the driver;
+    at larger scale swap in `pyspark.ml.classification.LogisticRegression` on the Parquet table.
     """
-    from pyspark.ml import Pipeline
-    from pyspark.ml.classification import LogisticRegression
-    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
-    from pyspark.ml.feature import IndexToString, StandardScaler, StringIndexer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    indexer = StringIndexer(inputCol=label_col, outputCol="_y", stringOrderType="alphabetAsc", handleInvalid="keep")
-    scaler = StandardScaler(inputCol=features_col, outputCol="_x", withMean=True, withStd=True)
-    lr = LogisticRegression(featuresCol="_x", labelCol="_y", predictionCol="_pred", family="multinomial",
-                            regParam=reg_param, elasticNetParam=0.0, maxIter=max_iter)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=seed))
     t0 = time.perf_counter()
-    model = Pipeline(stages=[indexer, scaler, lr]).fit(train.select(label_col, features_col))
+    clf.fit(x_train, np.asarray(y_train))
     fit_s = time.perf_counter() - t0
-    labels = model.stages[0].labels
-    back = IndexToString(inputCol="_pred", outputCol="prediction", labels=labels)
     t0 = time.perf_counter()
-    pred = back.transform(model.transform(test.select(label_col, features_col))).cache()
-    acc = MulticlassClassificationEvaluator(labelCol="_y", predictionCol="_pred", metricName="accuracy").evaluate(pred)
-    f1 = MulticlassClassificationEvaluator(labelCol="_y", predictionCol="_pred", metricName="f1").evaluate(pred)
-    out = pred.select(label_col, "prediction").toPandas()
+    pred = clf.predict(x_test)
     predict_s = time.perf_counter() - t0
-    pred.unpersist()
-    dim = int(train.select(features_col).first()[features_col].size)
-    return {"features": features_col, "n_features": dim, "accuracy": float(acc), "weighted_f1": float(f1),
-            "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2), "predictions": out}
+    return {"features": name, "n_features": int(x_train.shape[1]),
+            "accuracy": float(accuracy_score(y_test, pred)),
+            "macro_f1": float(f1_score(y_test, pred, average="macro")),
+            "fit_s": round(fit_s, 3), "predict_s": round(predict_s, 3), "predictions": pred}
 
 
 def write_parquet(df: Any, uri: str, columns: tuple[str, ...] = ("path", "split", "label", "features", "pca_features"),

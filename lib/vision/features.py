@@ -69,10 +69,12 @@ def _images_to_tensor_batches(backbone: Any, items: Sequence[Any], batch_size: i
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     feats = np.full((len(ds), backbone.feature_dim), np.nan, dtype=np.float32)
     model = backbone.model.eval()
+    device = next(model.parameters()).device
     with torch.inference_mode():
         for x, idx, ok, _ in tqdm(loader, desc=desc, disable=not progress, unit="batch"):
             if ok.any():
-                out = model(x[ok].contiguous(memory_format=torch.channels_last)).float().numpy()
+                x = x[ok].to(device).contiguous(memory_format=torch.channels_last)
+                out = model(x).float().cpu().numpy()
                 feats[idx[ok].numpy()] = out
     return feats
 
@@ -119,7 +121,8 @@ def extract_features(paths: Sequence[str | None], backbone: str = "efficientnet-
                               cache, True, time.perf_counter() - t0)
     status = [open_image(p)[1] for p in paths]
     bb = load_image_backbone(backbone, num_classes=0, input_size=input_size)
-    bb.model = bb.model.to(memory_format=torch.channels_last)  # ~1.5x faster on CPU
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bb.model = bb.model.to(device, memory_format=torch.channels_last)  # channels_last: ~1.5x faster on CPU
     readable = [i for i, s in enumerate(status) if s == OK]
     feats = np.full((len(paths), bb.feature_dim), np.nan, dtype=np.float32)
     if readable:

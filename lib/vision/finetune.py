@@ -96,9 +96,10 @@ class CNNClassifier:
         ds = ImageListDataset(images, self.backbone.eval_transform(), self.backbone.input_size)
         out = np.zeros((len(ds), len(self.classes)), dtype=np.float32)
         self.model.eval()
+        device = next(self.model.parameters()).device
         with torch.inference_mode():
             for x, idx, _, _ in DataLoader(ds, batch_size=batch_size, shuffle=False):
-                out[idx.numpy()] = self.model(x).float().numpy()
+                out[idx.numpy()] = self.model(x.to(device)).float().cpu().numpy()
         return out
 
     def predict_proba(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
@@ -151,12 +152,13 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
     torch.manual_seed(seed)
     n_classes = len(classes)
     bb = build_cnn(n_classes, config.backbone, config.input_size)
-    model = bb.model
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = bb.model.to(device)
     body, head = set_trainable(model, config.unfreeze_blocks)
     opt = torch.optim.AdamW([{"params": body, "lr": config.lr_body}, {"params": head, "lr": config.lr_head}],
                             weight_decay=config.weight_decay)
     weights = torch.tensor(class_weights(y_train, n_classes), dtype=torch.float32)
-    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    loss_fn = nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=config.label_smoothing)
     train_ds = ImageListDataset(train_images, bb.train_transform(config.rotation, config.jitter), bb.input_size,
                                 labels=y_train)
     val_ds = ImageListDataset(val_images, bb.eval_transform(), bb.input_size, labels=y_val)
@@ -171,6 +173,7 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
         tot_loss, tot_ok, n = 0.0, 0, 0
         for x, _, _, y in tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", disable=not progress,
                                leave=False):
+            x, y = x.to(device), y.to(device)
             opt.zero_grad()
             logits = model(x)
             loss = loss_fn(logits, y)
@@ -183,6 +186,7 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
         v_loss, v_ok, vn = 0.0, 0, 0
         with torch.inference_mode():
             for x, _, _, y in val_loader:
+                x, y = x.to(device), y.to(device)
                 logits = model(x)
                 # unweighted, unsmoothed loss: the number to compare across epochs and with training
                 v_loss += float(nn.functional.cross_entropy(logits, y, reduction="sum"))

@@ -45,25 +45,26 @@ def grad_cam(model: Any, x: Any, target_layer: Any | None = None, class_idx: Seq
     model.eval()
     try:
         # the input requires grad so the hooked activation is in the graph even when the body is frozen
-        x = x.detach().clone().requires_grad_(True)
+        device = next(model.parameters()).device
+        x = x.detach().clone().to(device).requires_grad_(True)
         with torch.enable_grad():
             logits = model(x)
-            idx = logits.argmax(1) if class_idx is None else torch.as_tensor(list(class_idx))
+            idx = logits.argmax(1) if class_idx is None else torch.as_tensor(list(class_idx), device=device)
             model.zero_grad(set_to_none=True)
             logits.gather(1, idx.view(-1, 1)).sum().backward()
     finally:
         handle.remove()
         model.train(was_training)
-    act, grad = store["act"].detach(), store["grad"].detach()
+    act, grad = store["act"].detach().cpu(), store["grad"].detach().cpu()
     if act.ndim != 4:
         raise ValueError(f"Grad-CAM needs a (n, C, h, w) activation, the target layer gave {tuple(act.shape)}")
     alpha = grad.mean(dim=(2, 3), keepdim=True)  # importance of each channel
     cam = F.relu((alpha * act).sum(1, keepdim=True))
-    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    cam = F.interpolate(cam, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)[:, 0]
     lo = cam.flatten(1).min(1).values.view(-1, 1, 1)
     hi = cam.flatten(1).max(1).values.view(-1, 1, 1)
     cam = (cam - lo) / (hi - lo).clamp(min=1e-8)
-    return cam.numpy(), idx.numpy()
+    return cam.numpy(), idx.cpu().numpy()
 
 
 def plot_grad_cam(cnn: Any, images: Sequence[Any], true_labels: Sequence[str] | None = None, alpha: float = 0.45):

@@ -64,6 +64,7 @@ def test_wrong_figures_are_corrected(answer, action, fixed):
     ("Le support est ouvert de 8h à 18h.", "support_hours"),
     ("Oui, vous pouvez aussi envoyer vers Airtel.", "unsupported_service"),
     ("Un transfert de 300 000 FCFA est possible.", "invented_figure"),
+    ("Les frais sont de 2 euros.", "wrong_currency"),
 ])
 def test_unfixable_answers_are_replaced_by_a_safe_one(answer, kind):
     res = Guardrail().apply(answer, CTX)

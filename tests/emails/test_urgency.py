@@ -34,3 +34,18 @@ def test_combine_rules_override_only_for_haute():
 def test_precision_table():
     t = compare_urgency(["haute", "faible", "haute", "moyenne"], {"r": ["haute", "haute", None, None]}).iloc[0]
     assert t.precision == 0.5 and t.recall == 0.5 and t.support == 2
+
+
+def test_only_trusted_rules_override_the_model():
+    texts = ["URGENT svp", "URGENT merci", "c'est urgent", "urgent !", "très urgent",
+             "reçu aujourd'hui", "passé aujourd'hui", "vu aujourd'hui", "aujourd'hui", "today I went", "need it today"]
+    truth = ["haute"] * 5 + ["faible"] * 4 + ["faible", "haute"]
+    from lib.emails.urgency import rule_precision, trusted_rules
+
+    table = rule_precision(texts, truth).set_index("rule")
+    assert table.loc["urgent", "precision"] == 1.0 and table.loc["today", "precision"] == pytest.approx(1 / 6)
+    trusted = trusted_rules(texts, truth, min_precision=0.9, min_fired=3)
+    assert trusted == ["urgent"]
+    assert combine("faible", apply_rules("reçu aujourd'hui"), trusted) == ("faible", "model")
+    assert combine("faible", apply_rules("URGENT"), trusted) == ("haute", "rule")
+    assert combine(None, apply_rules("reçu aujourd'hui"), trusted) == (None, "none")
