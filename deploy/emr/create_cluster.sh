@@ -53,6 +53,7 @@ CONFIG=$(cat <<JSON
 ]
 JSON
 )
+CONFIG=$(printf '%s' "$CONFIG" | tr -d '\n' | tr -s ' ')  # one line: readable in logs, copy-pasteable
 EC2_ATTRS="KeyName=$KEY"
 [ -n "$SUBNET" ] && EC2_ATTRS="$EC2_ATTRS,SubnetId=$SUBNET"
 

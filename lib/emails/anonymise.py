@@ -194,11 +194,12 @@ def evaluate_detection(gold: Sequence[Sequence[tuple[int, int, str]]], pred: Seq
     """Precision/recall/F1 per PII type; a span counts when it overlaps one of the same type.
 
     Also reports `masked_recall`: the share of gold spans overlapped by a prediction of any type
-    (what matters for privacy: the value is hidden even if mislabelled).
+    (the value is at least partly hidden, even if mislabelled), and `fully_masked`: the share of gold
+    spans entirely covered by predictions (what privacy needs: "Marie <PERSON>" still leaks "Marie").
     """
     rows = []
     for kind in types:
-        tp_p = fp = tp_g = fn = masked = 0
+        tp_p = fp = tp_g = fn = masked = full = 0
         for g_spans, p_spans in zip(gold, pred):
             g = [(s, e) for s, e, k in g_spans if k == kind]
             p = [(s.start, s.end) for s in p_spans if s.kind == kind]
@@ -214,12 +215,17 @@ def evaluate_detection(gold: Sequence[Sequence[tuple[int, int, str]]], pred: Seq
                 else:
                     fn += 1
                 masked += any(ps < ge and pe > gs for ps, pe in allp)
+                covered = set()
+                for ps, pe in allp:
+                    covered.update(range(max(ps, gs), min(pe, ge)))
+                full += len(covered) == ge - gs
         n_gold = tp_g + fn
         prec = tp_p / (tp_p + fp) if tp_p + fp else float("nan")
         rec = tp_g / n_gold if n_gold else float("nan")
         f1 = 2 * prec * rec / (prec + rec) if prec == prec and rec == rec and prec + rec else float("nan")
         rows.append({"type": kind, "gold": n_gold, "predicted": tp_p + fp, "precision": prec, "recall": rec,
-                     "f1": f1, "masked_recall": masked / n_gold if n_gold else float("nan")})
+                     "f1": f1, "masked_recall": masked / n_gold if n_gold else float("nan"),
+                     "fully_masked": full / n_gold if n_gold else float("nan")})
     return pd.DataFrame(rows)
 
 

@@ -69,7 +69,8 @@ def plot_pii_scores(table: pd.DataFrame, title: str = "PII detection per type (s
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4))
     x = np.arange(len(table))
-    for i, (col, color) in enumerate([("precision", "#4c78a8"), ("recall", "#f58518"), ("masked_recall", "#54a24b")]):
+    cols = [("precision", "#4c78a8"), ("recall", "#f58518"), ("fully_masked", "#54a24b")]
+    for i, (col, color) in enumerate(cols):
         ax.bar(x + (i - 1) * 0.27, table[col] * 100, width=0.27, label=col.replace("_", " "), color=color)
     ax.set_xticks(x, table["type"])
     ax.set(xlabel="PII type", ylabel="score (%)", title=title, ylim=(0, 105))

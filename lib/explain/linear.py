@@ -87,11 +87,11 @@ def plot_top_ngrams(table: pd.DataFrame, classes: Sequence[str] | None = None, k
         d = table[table["class"] == cls].nlargest(k, "weight").iloc[::-1]
         labels = [f"{g!r} ({kd})" for g, kd in zip(d.ngram, d.kind)]
         ax.barh(labels, d.weight, color=["#4c78a8" if kd == "word" else "#f58518" for kd in d.kind])
-        ax.set_title(str(cls)[:40], fontsize=9)
+        ax.set_title(str(cls) if len(str(cls)) <= 45 else str(cls)[:44] + "…", fontsize=8)
         ax.set_xlabel("weight (a.u.)")
         ax.tick_params(axis="y", labelsize=7)
     for ax in axes.ravel()[len(classes):]:
         ax.axis("off")
-    fig.suptitle(title + " — blue: word n-grams, orange: character n-grams")
-    fig.tight_layout()
+    fig.suptitle(title + " — blue: word n-grams, orange: character n-grams", y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
     return fig

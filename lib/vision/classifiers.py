@@ -32,7 +32,7 @@ def make_feature_model(name: str, seed: int, n_jobs: int = 1, fast: bool = False
     def reduce() -> list[Any]:
         return [PCA(n_components=pca_dim, random_state=seed)] if pca_dim else []
 
-    n_trees = 60 if fast else 300
+    n_trees = 40 if fast else 300
     if name == "logreg":
         from sklearn.linear_model import LogisticRegression
 
@@ -46,13 +46,13 @@ def make_feature_model(name: str, seed: int, n_jobs: int = 1, fast: bool = False
         from xgboost import XGBClassifier
 
         return make_pipeline(*reduce(), XGBClassifier(
-            n_estimators=60 if fast else 200, max_depth=4, learning_rate=0.1, subsample=0.8, colsample_bytree=0.5,
+            n_estimators=30 if fast else 200, max_depth=4, learning_rate=0.1, subsample=0.8, colsample_bytree=0.5,
             max_bin=64, tree_method="hist", n_jobs=n_jobs, random_state=seed))
     if name == "lightgbm":
         from lightgbm import LGBMClassifier
 
         return make_pipeline(*reduce(), LGBMClassifier(
-            n_estimators=60 if fast else 200, learning_rate=0.05, num_leaves=15, colsample_bytree=0.5, max_bin=63,
+            n_estimators=30 if fast else 200, learning_rate=0.05, num_leaves=15, colsample_bytree=0.5, max_bin=63,
             min_child_samples=5, class_weight="balanced", n_jobs=n_jobs, random_state=seed, verbose=-1))
     raise ValueError(f"unknown feature model {name!r}; choose from {BENCHMARK_MODELS}")
 

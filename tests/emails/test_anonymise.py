@@ -110,5 +110,7 @@ def test_evaluate_detection_and_residual():
     t = evaluate_detection(gold, pred).set_index("type")
     assert t.loc["PERSON", "precision"] == 0.5 and t.loc["PERSON", "recall"] == 1.0
     assert t.loc["PHONE", "recall"] == 0.0 and t.loc["PHONE", "masked_recall"] == 1.0
+    partial = evaluate_detection([[(0, 11, "PERSON")]], [[PiiSpan(5, 11, "PERSON")]]).set_index("type")
+    assert partial.loc["PERSON", "recall"] == 1.0 and partial.loc["PERSON", "fully_masked"] == 0.0
     r = residual_pii(["hello <PERSON>", "call Dupont"], {"PERSON": {"Dupont", "Marie"}}).iloc[0]
     assert r.still_present == 1 and r.distinct_values == 2
