@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(project_root() / "benchmarks" / "results" / "image_features.json"))
     args = ap.parse_args()
     images, source = sample_images(args.images)
+    default_threads = torch.get_num_threads()
+    machine = hardware()
     rows = []
     for threads in [int(t) for t in args.threads.split(",")]:
         torch.set_num_threads(threads)
@@ -70,7 +72,7 @@ def main() -> None:
     result = {"benchmark": "image_features", "backbone": args.backbone, "images_source": source,
               "what": "preprocessing + forward pass of pooled features, CPU, inference mode, channels_last",
               "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": {**hardware(), "torch_threads_default": torch.get_num_threads(),
+              "machine": {**machine, "torch_threads_default": default_threads,
                           "load_average_start": rows[0]["load_average_1min"] if rows else None,
                           "note": "shared machine: other jobs were running; figures are lower bounds"},
               "torch": torch.__version__, "results": rows,

@@ -17,7 +17,7 @@ fi
 aws s3 cp "$ARTIFACTS/requirements-emr.txt" "$WORK/requirements-emr.txt"
 aws s3 cp "$ARTIFACTS/dist/" "$WORK/dist/" --recursive --exclude "*" --include "*.whl"
 
-sudo "$PY" -m pip install --upgrade "pip==25.3"
+sudo "$PY" -m pip install --upgrade pip
 # CPU-only torch (no CUDA wheels: 200 MB instead of 5 GB on m5 nodes without GPU).
 sudo "$PY" -m pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.14.1" "torchvision==0.29.1"
 sudo "$PY" -m pip install -r "$WORK/requirements-emr.txt" --constraint <(printf 'torch==2.14.1\ntorchvision==0.29.1\n')

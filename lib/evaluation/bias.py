@@ -20,12 +20,23 @@ from sklearn.metrics import accuracy_score, f1_score
 DEFAULT_WORD_EDGES = (0, 20, 50, 100, 200)
 
 
-def length_buckets(texts: Sequence[str], edges: Sequence[int] = DEFAULT_WORD_EDGES) -> pd.Series:
-    """Bucket texts by word count: `edges` (ascending) give the lower bounds, e.g. "20–49 words", "≥ 200 words"."""
-    edges = list(edges)
-    if edges != sorted(edges) or len(set(edges)) != len(edges) or not edges:
-        raise ValueError(f"edges must be strictly ascending, got {edges}")
+def length_buckets(texts: Sequence[str], edges: Sequence[int] | None = None, n_quantiles: int = 3) -> pd.Series:
+    """Bucket texts by word count, e.g. "20–49 words", "≥ 200 words".
+
+    Args:
+        texts: the texts.
+        edges: ascending lower bounds of the buckets (e.g. `DEFAULT_WORD_EDGES` for e-mails); None →
+            data-driven edges at the word-count quantiles (`n_quantiles` buckets of similar size), so
+            that short utterances and long e-mails are both split into comparable groups.
+        n_quantiles: number of buckets when `edges` is None.
+    """
     n_words = np.array([len(str(t).split()) for t in texts])
+    if edges is None:
+        qs = np.quantile(n_words, np.linspace(0, 1, n_quantiles + 1)[1:-1]) if len(n_words) else []
+        edges = sorted({0, *(int(np.ceil(q)) for q in qs)})
+    edges = list(edges)
+    if not edges or edges != sorted(edges) or len(set(edges)) != len(edges):
+        raise ValueError(f"edges must be strictly ascending, got {edges}")
     names = [f"{lo}–{hi - 1} words" for lo, hi in zip(edges[:-1], edges[1:])] + [f"≥ {edges[-1]} words"]
     idx = np.searchsorted(edges, n_words, side="right") - 1
     idx = np.clip(idx, 0, len(names) - 1)  # counts below the first edge go to the first bucket

@@ -54,7 +54,8 @@ def plot_history(history: pd.DataFrame, title: str = "Fine-tuning: train vs vali
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric, unit in ((axes[0], "loss", "cross-entropy (nats)"), (axes[1], "accuracy", "accuracy")):
-        ax.plot(history["epoch"], history[f"train_{metric}"], "-o", label="train (augmented)")
+        ax.plot(history["epoch"], history[f"train_{metric}"], "-o",
+                label="train (augmented" + ("; class-weighted, smoothed loss)" if metric == "loss" else ")"))
         ax.plot(history["epoch"], history[f"val_{metric}"], "-o", label="validation")
         best = history.loc[history["val_loss"].idxmin(), "epoch"]
         ax.axvline(best, color="grey", ls="--", lw=1, label=f"kept epoch ({int(best)})")

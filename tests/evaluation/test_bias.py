@@ -58,6 +58,10 @@ def test_length_buckets_and_abstention_rate():
     assert list(rep.table["group"])[0] == "0–19 words"  # categorical order kept
     with pytest.raises(ValueError):
         length_buckets(texts, edges=(10, 5))
+    short = ["mot " * k for k in range(1, 31)]  # 1..30 words: tertiles split them in three equal groups
+    q = length_buckets(short)
+    assert list(q.cat.categories) == ["0–10 words", "11–20 words", "≥ 21 words"]
+    assert q.value_counts().tolist() == [10, 10, 10]
 
 
 def test_bad_inputs_and_wilson():

@@ -11,13 +11,9 @@ from lib.products.text_model import (MODEL_NAMES, benchmark_text_models, best_c,
 
 @pytest.fixture(scope="module")
 def demo_splits(tmp_path_factory):
-    import os
-
-    os.environ["CASEBOOK_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # the generated catalogue goes to a temporary folder
+        mp.setenv("CASEBOOK_DATA_DIR", str(tmp_path_factory.mktemp("data")))
         data = load_products("", "flipkart", seed=5, demo_rows=400)
-    finally:
-        del os.environ["CASEBOOK_DATA_DIR"]
     return data, split_products(data.df, seed=5)
 
 

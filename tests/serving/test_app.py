@@ -23,7 +23,7 @@ def model_dir(tmp_path_factory) -> Path:
     from lib.emails.preprocess import Preprocessor
     from lib.emails.train import fit_triage_pipeline
 
-    data = load_triage_dataset("", "demo", seed=0, n_demo=240, preprocessor=Preprocessor(use_ner=False))
+    data = load_triage_dataset("", "demo", seed=0, n_demo=240, preprocessor=Preprocessor(use_ner=False), cache=False)
     pipe, _ = fit_triage_pipeline(data, n_splits=3, seed=0, name="test-triage", version="t1")
     return pipe.save(tmp_path_factory.mktemp("model") / "triage")
 
