@@ -25,19 +25,22 @@ class ConversationData:
     path: Path
 
 
-def load_conversations(data_dir_param: str, n_demo: int, seed: int, rules: BusinessRules = DEFAULT_RULES
-                       ) -> ConversationData:
-    """Real logs from `DATA_DIR/assistant_conversations/conversations.jsonl`, or `n_demo` generated ones.
+def load_conversations(data_dir_param: str, n_demo: int, seed: int, rules: BusinessRules = DEFAULT_RULES,
+                       dataset: str = DATASET_NAME) -> ConversationData:
+    """Real logs from `DATA_DIR/<dataset>/conversations.jsonl`, or `n_demo` generated ones.
 
-    The demo set is written to `data/demo/assistant/` and read back through the same loader as real logs.
+    No public set of such conversations exists, so the profiles leave `dataset` empty: the study then
+    uses its generated (synthetic) conversations even when DATA_DIR points at other real data sets, and
+    says so. Name a folder to train on real logs. The demo set is written to `data/demo/assistant/` and
+    read back through the same loader as real logs.
 
     Raises:
         lib.core.datasets.DatasetNotFoundError: DATA_DIR was given but holds no such data set (no silent fallback).
     """
-    folder = resolve_dataset(data_dir_param, DATASET_NAME, must_contain=(DATASET_FILE,))
+    folder = resolve_dataset(data_dir_param, dataset, must_contain=(DATASET_FILE,)) if dataset else None
     if folder is not None:
         records, report = load_jsonl(folder / DATASET_FILE)
-        return ConversationData(records, report, "real", f"{DATASET_NAME} (real logs)", folder / DATASET_FILE)
+        return ConversationData(records, report, "real", f"{dataset} (real logs)", folder / DATASET_FILE)
     path = data_dir() / "demo" / "assistant" / f"conversations_seed{seed}_n{n_demo}.jsonl"
     save_jsonl(ConversationGenerator(rules=rules, seed=seed).generate(n_demo), path)
     records, report = load_jsonl(path)

@@ -56,6 +56,7 @@ def plot_loss_curve(log_history: list[dict[str, Any]], ax=None):
     ax.plot(steps, losses, marker="o", label="training loss")
     ax.set(xlabel="optimiser step (effective batch)", ylabel="loss (nats per assistant token)",
            title="LoRA fine-tuning: training loss")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax2 = ax.twinx()
     ax2.plot(steps, lrs, c="grey", ls=":", label="learning rate")
     ax2.set_ylabel("learning rate")
@@ -77,7 +78,7 @@ def plot_metric_grid(table: pd.DataFrame, metrics: list[str]):
         unit = "s" if "latency" in m else "tokens/s" if "tokens_per_s" in m else "ratio"
         ax.set(title=m, ylabel=unit)
         for i, v in enumerate(vals):
-            ax.text(i, 0 if np.isnan(v) else v, "n/a" if np.isnan(v) else f"{v:.2f}", ha="center", va="bottom",
+            ax.text(i, 0 if np.isnan(v) else v, "n/a" if np.isnan(v) else f"{v:.3g}", ha="center", va="bottom",
                     fontsize=7)
     fig.suptitle("Base vs fine-tuned, without and with guardrails (test subset)")
     fig.tight_layout()
