@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # ML Casebook: the one entry point.
-#   ./run_all.sh [--profile smoke|default|full] [--data DIR] [--keep-going] [NN ...]   run notebooks → reports/
+#   ./run_all.sh [--profile smoke|default|full] [--data DIR] [--keep-going] [-p NAME=VALUE] [NN ...]
+#                                                       run notebooks → reports/ (-p overrides a parameter)
 #   ./run_all.sh test [pytest args]                                                  run the test suite
 # Both create .venv when missing and re-install when requirements.txt changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 
-usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; }
 die2() { echo "run_all.sh: error: $*" >&2; echo "usage:" >&2; usage >&2; exit 2; }
 
 if [ "${1:-}" = "test" ]; then
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
     --data) [ $# -ge 2 ] || die2 "--data needs a directory"; [ -d "$2" ] || die2 "--data $2: no such directory"; shift 2 ;;
     --data=*) [ -d "${1#*=}" ] || die2 "--data ${1#*=}: no such directory"; shift ;;
     --keep-going) shift ;;
+    -p|--param) [ $# -ge 2 ] || die2 "$1 needs NAME=VALUE"; [[ "$2" == *=* ]] || die2 "$1 expects NAME=VALUE, got '$2'"; shift 2 ;;
     -*) die2 "unknown option $1" ;;
     *) [[ "$1" =~ ^[0-9]{1,2}$ ]] || die2 "notebook numbers look like 02, got '$1'"
        n=$(printf '%02d' "$((10#$1))"); compgen -G "notebooks/${n}_*.ipynb" >/dev/null || die2 "unknown notebook number $1 (see notebooks/)"

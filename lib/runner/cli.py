@@ -1,6 +1,6 @@
 """`python -m lib.runner`: what `./run_all.sh` calls after setting up the environment.
 
-    python -m lib.runner [--profile smoke|default|full] [--data DIR] [--keep-going] [NN ...]
+    python -m lib.runner [--profile smoke|default|full] [--data DIR] [--keep-going] [-p NAME=VALUE] [NN ...]
 
 Exit codes: 0 all notebooks succeeded, 1 a notebook failed, 2 bad arguments.
 """
@@ -68,16 +68,31 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     return {k: v.get("default") for k, v in pm.inspect_notebook(str(path)).items()}
 
 
-def parameters_for(path: Path, config: dict[str, Any], profile: str, data_dir: str) -> dict[str, Any]:
-    """Merge `common` + the notebook's section, inject PROFILE and DATA_DIR, reject unknown names."""
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`NAME=VALUE` strings from `-p` into a dict (values parsed as YAML: 3 → int, true → bool)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"-p expects NAME=VALUE, got {item!r}")
+        if name in INJECTED:
+            raise UsageError(f"-p {name}: use --profile/--data for {', '.join(INJECTED)}")
+        out[name] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def parameters_for(path: Path, config: dict[str, Any], profile: str, data_dir: str,
+                   overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge `common` + the notebook's section + `-p` overrides, inject PROFILE and DATA_DIR, reject unknown names."""
     section = config.get(path.stem) or {}
-    params = {**(config.get("common") or {}), **section, "PROFILE": profile, "DATA_DIR": data_dir}
+    params = {**(config.get("common") or {}), **section, **(overrides or {}), "PROFILE": profile,
+              "DATA_DIR": data_dir}
     declared = notebook_parameters(path)
     if not declared:
         raise UsageError(f"{path.name} has no cell tagged 'parameters'")
     unknown = sorted(set(params) - set(declared))
     if unknown:
-        raise UsageError(f"configs/{profile}.yaml sets parameters that {path.name} does not declare: "
+        raise UsageError(f"configs/{profile}.yaml or -p sets parameters that {path.name} does not declare: "
                          f"{', '.join(unknown)} (declared: {', '.join(sorted(declared))})")
     return params
 
@@ -132,14 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", help="configs/<profile>.yaml: smoke, default or full")
     p.add_argument("--data", default=None, help="folder of real data (e.g. ../shared/data); default: demo data")
     p.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter in the selected notebooks, e.g. -p DATASET=rakuten_sample")
     p.add_argument("--notebooks-dir", default=None, help=argparse.SUPPRESS)
     p.add_argument("--reports-dir", default=None, help=argparse.SUPPRESS)
     p.add_argument("notebooks", nargs="*", metavar="NN", help="notebook numbers to run (default: all)")
     return p
-
-
-class _Parser(argparse.ArgumentParser):
-    pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise UsageError(f"unknown notebook number(s) {', '.join(unknown)}; available: "
                              + ", ".join(f"{k} ({v.stem})" for k, v in available.items()))
-        plan = [(available[n], parameters_for(available[n], config, args.profile, data_dir)) for n in wanted]
+        overrides = parse_overrides(args.param)
+        plan = [(available[n], parameters_for(available[n], config, args.profile, data_dir, overrides))
+                for n in wanted]
     except UsageError as err:
         print(f"run_all.sh: error: {err}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ def test_text_notebook_runs_on_rakuten_sample(real_data, isolated_outputs, monke
                         parameters=dict(PROFILE="smoke", DATA_DIR=str(real_data), DATASET="rakuten_sample",
                                         RF_TREES=30, C_GRID=[0.3, 1.0]))
     metrics = json.loads((isolated_outputs / "reports" / "metrics" / "04_products_text.json").read_text())
+    print("rakuten_sample headline:", metrics["headline"])
     assert metrics["data"]["source"] == "real" and metrics["data"]["dataset"] == "rakuten_sample"
     assert metrics["data"]["report"]["rows"] == 499 and metrics["data"]["report"]["missing_images"] == 499
     assert metrics["headline"]["text_weighted_f1"] > 0.35  # measured 0.54 on this split; chance is ~0.05

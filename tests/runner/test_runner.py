@@ -94,11 +94,27 @@ def test_unknown_config_parameter_is_an_error(books, tmp_path, capsys, monkeypat
     assert "does not declare: EPOCHS" in capsys.readouterr().err
 
 
+def test_param_overrides_are_validated(books, tmp_path, capsys):
+    assert _run(books, tmp_path, "-p", "EPOCHS=3", "2")[0] == 2
+    assert "does not declare: EPOCHS" in capsys.readouterr().err
+    assert _run(books, tmp_path, "-p", "SEED", "2")[0] == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    assert _run(books, tmp_path, "-p", "PROFILE=full", "2")[0] == 2
+
+
+def test_parse_overrides_types():
+    from lib.runner.cli import parse_overrides
+
+    assert parse_overrides(["A=3", "B=true", "C=rakuten_sample", "D=0.5", "E="]) == {
+        "A": 3, "B": True, "C": "rakuten_sample", "D": 0.5, "E": ""}
+
+
 @pytest.mark.parametrize("args, message", [
     (["--profile", "nope"], "unknown profile"),
     (["--data", "/no/such/dir"], "no such directory"),
     (["99"], "unknown notebook number"),
     (["--frobnicate"], "unknown option"),
+    (["-p", "SEED"], "NAME=VALUE"),
 ])
 def test_run_all_sh_rejects_bad_arguments_before_setup(args, message):
     proc = subprocess.run([str(ROOT / "run_all.sh"), *args], capture_output=True, text=True, timeout=30)
