@@ -65,6 +65,7 @@ def smoke_run(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.smoke
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_smoke_run_of_every_notebook(smoke_run, path):
     manifest = json.loads((smoke_run / "run_manifest.json").read_text())
