@@ -5,14 +5,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import precision_recall_fscore_support
 
-
-def classification_scores(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> dict[str, float]:
-    """Macro-F1, weighted F1 and accuracy (macro over all `labels`, so unseen classes count as 0)."""
-    return {"macro_f1": float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0)),
-            "weighted_f1": float(f1_score(y_true, y_pred, labels=list(labels), average="weighted", zero_division=0)),
-            "accuracy": float(accuracy_score(y_true, y_pred))}
+from lib.evaluation.metrics import classification_scores  # noqa: F401  (re-exported for the notebooks)
 
 
 def per_class_scores(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> pd.DataFrame:

@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score
+
+from lib.evaluation.metrics import classification_scores
 
 BENCHMARK_MODELS = ("logreg", "random_forest", "xgboost", "lightgbm")
 
@@ -55,13 +56,6 @@ def make_feature_model(name: str, seed: int, n_jobs: int = 1, fast: bool = False
             n_estimators=30 if fast else 200, learning_rate=0.05, num_leaves=15, colsample_bytree=0.5, max_bin=63,
             min_child_samples=5, class_weight="balanced", n_jobs=n_jobs, random_state=seed, verbose=-1))
     raise ValueError(f"unknown feature model {name!r}; choose from {BENCHMARK_MODELS}")
-
-
-def classification_scores(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, float]:
-    """Accuracy, weighted F1 and macro F1."""
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
-            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
 
 
 @dataclass
