@@ -116,7 +116,7 @@ def per_class_report(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) 
     return pd.DataFrame(rows).sort_values(["f1", "support"]).reset_index(drop=True)
 
 
-def _scores_matrix(model: Any, texts: Sequence[str]) -> np.ndarray:
+def scores_matrix(model: Any, texts: Sequence[str]) -> np.ndarray:
     """Decision scores (LinearSVC, SGD hinge) or log-probabilities: the input of the temperature."""
     if hasattr(model, "decision_function"):
         return np.asarray(model.decision_function(list(texts)), dtype=np.float64)
@@ -138,7 +138,7 @@ class CalibratedTextModel:
 
     def decision_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Uncalibrated scores (n, k) in `classes` order."""
-        return _scores_matrix(self.pipeline, texts)
+        return scores_matrix(self.pipeline, texts)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """softmax(scores / T), uniform for empty texts."""
@@ -168,7 +168,7 @@ def fit_calibrated_text_model(train_texts: Sequence[str], y_train: Sequence[str]
     if unseen:
         raise ValueError(f"validation labels {unseen} do not occur in training")
     yv = np.array([index[str(c)] for c in y_val])
-    z = _scores_matrix(pipe, val_texts)
+    z = scores_matrix(pipe, val_texts)
     temperature = fit_temperature(z, yv)
     raw = apply_temperature(z, 1.0)  # plain softmax of the scores: the "before" reference
     cal = apply_temperature(z, temperature)

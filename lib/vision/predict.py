@@ -111,11 +111,7 @@ def load_image_classifier(dataset_name: str) -> ImageVoteClassifier:
     import torch
 
     folder = image_model_dir(dataset_name)
-    meta_path = folder / "meta.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"no image classifier in {folder}: run notebook 05_products_image_voting on "
-                                f"{dataset_name!r} first")
-    meta = json.loads(meta_path.read_text())
+    meta = image_model_meta(dataset_name)
     cnn, feature_members = None, {}
     for name, fname in meta["members"].items():
         path = folder / fname
@@ -127,3 +123,12 @@ def load_image_classifier(dataset_name: str) -> ImageVoteClassifier:
             feature_members[name] = joblib.load(path)
     return ImageVoteClassifier(meta["classes"], cnn, feature_members, SoftVote.from_dict(meta["vote"]),
                                meta["feature_backbone"], meta["feature_input_size"])
+
+
+def image_model_meta(dataset_name: str) -> dict:
+    """`meta.json` of notebook 05's saved vote (classes, members, feature backbone and input size)."""
+    path = image_model_dir(dataset_name) / "meta.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no image classifier in {path.parent}: run notebook 05_products_image_voting on "
+                                f"{dataset_name!r} first")
+    return json.loads(path.read_text())

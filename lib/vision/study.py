@@ -36,6 +36,11 @@ def image_split(df: pd.DataFrame, labels: Sequence[str]) -> ImageSplit:
                       np.array([index[c] for c in sub["label"]], dtype=int), int((~has).sum()))
 
 
+def feature_paths(img: Mapping[str, ImageSplit]) -> list[str]:
+    """Photo paths of train, val and test in that order: the list notebook 05 extracts (and caches) features for."""
+    return [p for name in ("train", "val", "test") for p in img[name].paths]
+
+
 def scores_table(probas: Mapping[str, np.ndarray], y: np.ndarray, threshold: float = 0.8) -> pd.DataFrame:
     """One row per model: accuracy, weighted F1, macro F1, mean confidence, automation rate at `threshold`."""
     rows = []
