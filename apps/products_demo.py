@@ -148,6 +148,12 @@ elif page == "Performance":
             continue
         st.write(f"**{nb}** — data: {m['data'].get('name')} ({m['data'].get('source')}), profile {m['profile']}")
         st.dataframe(pd.DataFrame([m["headline"]]), hide_index=True)
+        ablation = m.get("extra", {}).get("nested_cv_ablation")
+        if ablation:
+            st.subheader("Every listing, not only the test split: nested cross-validation (notebook 06)")
+            st.caption("Each listing predicted once by models that never saw it; temperatures and a chosen on inner "
+                       "folds. The rows below give less and less text to the text model.")
+            st.dataframe(pd.DataFrame(ablation), hide_index=True)
     preds = backend.saved_test_predictions(dataset, float(fusion_cfg["alpha"]),
                                            float(fusion_cfg.get("image_temperature", 1.0)))
     if preds is None:

@@ -76,6 +76,21 @@ def test_app_pages_render_from_saved_artefacts(artefacts):
     at.radio(key="page").set_value("Performance").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="cm_model").options == ["text"]  # no image probabilities saved
+    assert not any("nested cross-validation" in h.value for h in at.subheader)
+    # notebook 06's metrics with its nested-CV ablation: the page shows it
+    import json
+
+    from lib.core.paths import metrics_dir
+
+    metrics_dir().mkdir(parents=True, exist_ok=True)
+    (metrics_dir() / "06_products_fusion.json").write_text(json.dumps({
+        "profile": "smoke", "data": {"name": "demo", "source": "demo"}, "headline": {"fusion_weighted_f1": 0.9},
+        "extra": {"nested_cv_ablation": [{"text variant": "designation only", "text_weighted_f1": 0.8,
+                                          "fusion_weighted_f1": 0.85, "gain_over_best_single": 0.05}]}}))
+    at.run()
+    assert not at.exception, at.exception
+    assert any("nested cross-validation" in h.value for h in at.subheader)
+    assert any("designation only" in df.value.to_string() for df in at.dataframe)
     at.radio(key="page").set_value("Models").run()
     assert not at.exception and any("05_products_image_voting" in i.value for i in at.info)
 
