@@ -239,6 +239,20 @@ def listing_features(splits: dict[str, pd.DataFrame], classes: Sequence[str], ba
     return df, X, has, fs
 
 
+def error_overlap(cv: NestedFusionCV, confident: float = 0.9) -> dict[str, int]:
+    """How complementary the two modalities are: of the text model's errors, how many the image gets right.
+
+    The fusion can only fix a text error where the image is right; where the text is also confidently
+    wrong (max probability ≥ `confident`) a small image weight cannot overturn it.
+    """
+    text_wrong = cv.p_text.argmax(1) != cv.y
+    img_right = cv.image_present & (np.nan_to_num(cv.p_image).argmax(1) == cv.y)
+    sure = cv.p_text.max(1) >= confident
+    return {"text_errors": int(text_wrong.sum()), "image_right_on_them": int((text_wrong & img_right).sum()),
+            f"of_which_text_confident_{confident:g}": int((text_wrong & img_right & sure).sum()),
+            "fusion_errors": int((cv.p_fusion.argmax(1) != cv.y).sum())}
+
+
 def best_single_modality(cv: NestedFusionCV) -> str:
     """"text" or "image": the single modality with the higher pooled weighted F1 (the fusion's bar)."""
     s = cv.summary().set_index("model")["weighted_f1"]
@@ -325,7 +339,7 @@ def plot_ablation(table: pd.DataFrame, title: str = "Fusion gain against the str
     lo = max(0.0, float(table[["text_weighted_f1", "image_weighted_f1", "fusion_weighted_f1"]].min().min()) - 0.05)
     axes[0].set(xlabel="weighted F1, all listings, nested CV (0–1)", ylabel="text given to the text model",
                 title=title, xlim=(lo, 1.0))
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     g = table["gain_over_best_single"]
     err = np.vstack([g - table["gain_ci_low"], table["gain_ci_high"] - g])
     axes[1].errorbar(g, yv, xerr=err, fmt="o", capsize=4)

@@ -109,3 +109,16 @@ def test_text_variants():
     for bad in (["all"], ["designation:0"], ["designation:x"], []):
         with pytest.raises(ValueError):
             text_variants(df, bad)
+
+
+def test_error_overlap_counts_what_the_image_could_fix():
+    from lib.products.fusion_cv import error_overlap
+
+    texts, X, y = _catalogue(seed=6)
+    cv = nested_fusion_cv(texts, X, y, CLASSES, folds=3, inner_folds=3, progress=False)
+    o = error_overlap(cv, confident=0.0)
+    text_wrong = cv.p_text.argmax(1) != y
+    assert o["text_errors"] == text_wrong.sum() > 0
+    assert o["image_right_on_them"] == (text_wrong & (cv.p_image.argmax(1) == y)).sum()
+    assert o["of_which_text_confident_0"] == o["image_right_on_them"]
+    assert error_overlap(cv, confident=1.01)["of_which_text_confident_1.01"] == 0
