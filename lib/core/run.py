@@ -2,7 +2,7 @@
 
 Typical use in a notebook (right after the `parameters` cell)::
 
-    run = start_run("02_emails_baselines", params=dict(SEED=SEED, PROFILE=PROFILE, DATA_DIR=DATA_DIR, ...))
+    run = start_run("02_emails_baselines")   # the parameters cell's values, read from the notebook
     with run.timer("cross_validation"):
         ...
     run.set_data(source="demo", name="demo inbox (synthetic)", n_train=1000, n_test=200)
@@ -134,15 +134,49 @@ class RunContext:
         return path
 
 
-def start_run(notebook: str, params: dict[str, Any]) -> RunContext:
-    """Seed everything from `params["SEED"]` and start the run's bookkeeping.
+def declared_parameters(notebook: str | Path) -> list[str]:
+    """The names assigned in a notebook's cell tagged `parameters`, in order (read with `ast`, nothing run)."""
+    import ast
+
+    path = Path(notebook)
+    if path.suffix != ".ipynb":
+        # the kernel's folder first (papermill and JupyterLab run a notebook from its own folder, on EMR too)
+        here = Path.cwd() / f"{notebook}.ipynb"
+        path = here if here.is_file() else project_root() / "notebooks" / f"{notebook}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"notebook {path} not found: pass params= explicitly")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{path.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    source = "".join(tagged[0]["source"]) if isinstance(tagged[0]["source"], list) else tagged[0]["source"]
+    names = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def start_run(notebook: str, params: dict[str, Any] | None = None) -> RunContext:
+    """Seed everything from `SEED` and start the run's bookkeeping.
 
     Args:
         notebook: the notebook's stem, e.g. "02_emails_baselines" (names the metrics file).
-        params: the values of the notebook's `parameters` cell (must include SEED and PROFILE).
+        params: the values of the notebook's `parameters` cell. None (the usual call): every name that cell
+            declares, read from the calling notebook's namespace — so papermill's injected values, or the
+            defaults when run by hand in JupyterLab — and none can be forgotten. Must include SEED and PROFILE.
     """
+    if params is None:
+        import inspect
+
+        caller = inspect.currentframe().f_back.f_globals  # type: ignore[union-attr]
+        names = declared_parameters(notebook)
+        absent = [n for n in names if n not in caller]
+        if absent:
+            raise NameError(f"{notebook}: run the parameters cell first ({absent[:5]} are not defined)")
+        params = {n: caller[n] for n in names}
     missing = {"SEED", "PROFILE"} - set(params)
     if missing:
         raise ValueError(f"params must include {sorted(missing)}")
     seed_everything(int(params["SEED"]))
-    return RunContext(notebook=notebook, params=dict(params), profile=str(params["PROFILE"]))
+    return RunContext(notebook=notebook, params=_jsonable(dict(params)), profile=str(params["PROFILE"]))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ __all__ = ["LoadReport", "TriageData", "load_csv", "load_eml_folder", "load_mbox
            "write_eml_folder", "write_mbox", "write_demo_files"]
 
 COLUMNS = ["text", "subject", "sender", "date", "category", "urgency"]
+LAYOUT_KEYS = ("train_file", "test_file", "file", "text_col", "label_col", "urgency_col", "subject_col", "sep")
 
 
 @dataclass
@@ -351,16 +352,41 @@ class TriageData:
                 f"urgency labels: {'yes' if self.has_urgency else 'no'}")
 
 
-def _stratified_cap(df: pd.DataFrame, max_rows: int | None, seed: int, col: str = "label") -> pd.DataFrame:
-    """At most `max_rows` rows, keeping class proportions (and at least 2 per class when possible)."""
-    if max_rows is None or len(df) <= max_rows:
+def _stratified_cap(df: pd.DataFrame, max_rows: int | None, seed: int, col: str = "label",
+                    report: LoadReport | None = None) -> pd.DataFrame:
+    """At most `max_rows` rows, class proportions kept and no class dropped (said in `report`)."""
+    from lib.core.sampling import stratified_indices
+
+    if max_rows is None or max_rows <= 0 or len(df) <= max_rows:
         return df
+    keep = df.iloc[stratified_indices(df[col].tolist(), max_rows, seed)]
+    if report is not None:
+        report.notes.append(f"training rows capped at {len(keep)} of {len(df)} (MAX_TRAIN_ROWS; stratified, "
+                            f"all {df[col].nunique()} classes kept)")
+    return keep
+
+
+def split_keeping_rare(df: pd.DataFrame, test_size: float, seed: int, col: str = "category",
+                       report: LoadReport | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified train/test split in which a class with a single example stays in train.
+
+    A single example cannot be both learned and scored: it goes to train, and `report` says how many.
+    """
     from sklearn.model_selection import train_test_split
 
     counts = df[col].value_counts()
-    ok = df[df[col].isin(counts[counts >= 2].index)]
-    keep, _ = train_test_split(ok, train_size=max_rows, stratify=ok[col], random_state=seed)
-    return keep.sort_index()
+    rare = df[col].isin(counts[counts < 2].index)
+    if rare.all():
+        raise ValueError("every class has a single example: nothing can be held out for testing")
+    common = df[~rare]
+    n_test = max(int(round(test_size * len(df))), common[col].nunique())
+    if n_test >= len(common):
+        raise ValueError(f"{len(common)} rows in classes with 2+ examples: too few for a test split of {n_test}")
+    train, test = train_test_split(common, test_size=n_test, stratify=common[col], random_state=seed)
+    if rare.any() and report is not None:
+        report.notes.append(f"{int(rare.sum())} classes with a single example kept in train only "
+                            f"(they cannot be scored): {sorted(df.loc[rare, col].astype(str))[:10]}")
+    return pd.concat([train, df[rare]]).sort_index(), test.sort_index()
 
 
 def _prepare(df: pd.DataFrame, preprocessor: Any, progress: bool) -> pd.DataFrame:
@@ -420,11 +446,18 @@ def load_triage_dataset(data_dir: str, dataset: str, seed: int, test_size: float
         raw = generate_demo_inbox(n=n_demo, seed=seed)
         report = LoadReport(f"demo inbox (synthetic, n={n_demo}, seed={seed})", len(raw), len(raw))
         train_raw, test_raw = train_test_split(raw, test_size=test_size, stratify=raw["category"], random_state=seed)
-        train_raw = _stratified_cap(train_raw.rename(columns={"category": "label"}), max_rows, seed).rename(
-            columns={"label": "category"})
+        train_raw = _stratified_cap(train_raw.rename(columns={"category": "label"}), max_rows, seed, report=report
+                                    ).rename(columns={"label": "category"})
         source, name = "demo", "demo inbox (synthetic)"
     else:
-        spec = {**KNOWN_DATASETS.get(dataset, {}), **{k: v for k, v in layout.items() if v is not None}}
+        # empty values are the notebooks' "not set": the data set's known layout (or a single CSV) applies
+        given = {k: v for k, v in layout.items() if v not in (None, "")}
+        unknown = sorted(set(given) - set(LAYOUT_KEYS))
+        if unknown:
+            raise ValueError(f"unknown layout keys {unknown}; known: {list(LAYOUT_KEYS)}")
+        spec = {**KNOWN_DATASETS.get(dataset, {}), **given}
+        if "train_file" in given and "test_file" not in given:  # one labelled file: split it here
+            spec = {k: v for k, v in spec.items() if k not in ("train_file", "test_file")} | {"file": given["train_file"]}
         kw = {k: spec[k] for k in ("text_col", "label_col", "urgency_col", "subject_col", "sep") if k in spec}
         kw.setdefault("urgency_col", "urgency")
         if "train_file" in spec and "test_file" in spec:
@@ -437,14 +470,9 @@ def load_triage_dataset(data_dir: str, dataset: str, seed: int, test_size: float
                 raise ValueError(f"{folder}: found {len(files)} CSV files; say which to use with file=... or "
                                  "train_file=/test_file=")
             raw, report = load_csv(files[0], **kw)
-            counts = raw["category"].value_counts()
-            rare = counts[counts < 2].index
-            if len(rare):
-                report.notes.append(f"{len(rare)} classes with a single example kept in train only")
-            strat = raw["category"].where(~raw["category"].isin(rare), "__rare__")
-            train_raw, test_raw = train_test_split(raw, test_size=test_size, stratify=strat, random_state=seed)
-        train_raw = _stratified_cap(train_raw.rename(columns={"category": "label"}), max_rows, seed).rename(
-            columns={"label": "category"})
+            train_raw, test_raw = split_keeping_rare(raw, test_size, seed, report=report)
+        train_raw = _stratified_cap(train_raw.rename(columns={"category": "label"}), max_rows, seed, report=report
+                                    ).rename(columns={"label": "category"})
         source, name = "real", dataset
     train = _prepare(train_raw, pre, progress).reset_index(drop=True)
     test = _prepare(test_raw, pre, progress).reset_index(drop=True)
@@ -473,12 +501,6 @@ def _demo_cache_path(n_demo: int, seed: int, test_size: float, max_rows: int | N
         h.update(Path(mod.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     return data_dir() / "demo" / f"triage_{h.hexdigest()[:16]}.pkl"
-
-
-def iter_batches(items: list[Any], size: int) -> Iterable[list[Any]]:
-    """Consecutive chunks of `items`."""
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def write_demo_files(df: pd.DataFrame, folder: str | Path, n_messages: int = 40) -> dict[str, Path]:

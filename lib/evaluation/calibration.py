@@ -23,18 +23,17 @@ def nll(proba: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), np.asarray(y)], eps, 1.0))))
 
 
-def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
-    """ECE of the top-class confidence with equal-width bins (Guo et al., 2017)."""
-    p = _check(proba, y)
-    conf = p.max(1)
-    correct = (p.argmax(1) == np.asarray(y)).astype(float)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        mask = (conf > lo) & (conf <= hi)
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
-    return float(ece)
+N_BINS = 15  # one binning for the ECE figure and the reliability diagram that shows it
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> float:
+    """ECE of the top-class confidence with equal-width bins (Guo et al., 2017): Σ_b (n_b/n)·|acc_b − conf_b|.
+
+    Computed from `reliability_curve`, so the number and the diagram use the same bins.
+    """
+    c = reliability_curve(proba, y, n_bins)
+    ok = c.count > 0
+    return float(np.sum(c.count[ok] / c.count.sum() * np.abs(c.accuracy[ok] - c.confidence[ok])))
 
 
 def fit_temperature(logits: np.ndarray, y: np.ndarray, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
@@ -78,8 +77,8 @@ class ReliabilityCurve:
     count: np.ndarray
 
 
-def reliability_curve(proba: np.ndarray, y: np.ndarray, n_bins: int = 10) -> ReliabilityCurve:
-    """Bin the top-class confidence and compare with the observed accuracy in each bin."""
+def reliability_curve(proba: np.ndarray, y: np.ndarray, n_bins: int = N_BINS) -> ReliabilityCurve:
+    """Bin the top-class confidence into (lo, hi] bins and compare with the observed accuracy in each bin."""
     p = _check(proba, y)
     conf, correct = p.max(1), (p.argmax(1) == np.asarray(y)).astype(float)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -91,8 +90,8 @@ def reliability_curve(proba: np.ndarray, y: np.ndarray, n_bins: int = 10) -> Rel
     return ReliabilityCurve(mean_conf, acc, count)
 
 
-def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], n_bins: int = 10, title: str = "Reliability diagram",
-                     ax=None):
+def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], n_bins: int = N_BINS,
+                     title: str = "Reliability diagram", ax=None):
     """Reliability diagram for several probability sets, e.g. {"before": (p, y), "after": (p2, y)}."""
     import matplotlib.pyplot as plt
 
@@ -102,8 +101,22 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, np.ndarray]], n_bins: i
     for label, (proba, y) in curves.items():
         c = reliability_curve(proba, y, n_bins)
         ok = c.count > 0
-        ece = expected_calibration_error(proba, y)
+        ece = expected_calibration_error(proba, y, n_bins)
         ax.plot(c.confidence[ok], c.accuracy[ok], "o-", label=f"{label} (ECE {ece:.3f})")
-    ax.set(xlabel="confidence (top-class probability)", ylabel="accuracy", title=title, xlim=(0, 1), ylim=(0, 1))
+    ax.set(xlabel=f"confidence (top-class probability; {n_bins} equal bins, as the ECE)", ylabel="accuracy",
+           title=title, xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="upper left")
     return ax
+
+
+def sklearn_calibrated_proba(estimator, X_train, y_train, X_test, folds, method: str = "sigmoid") -> np.ndarray:
+    """Test probabilities of scikit-learn's `CalibratedClassifierCV` (Platt "sigmoid", "isotonic" or "temperature").
+
+    The calibrator is fitted on out-of-fold scores of `folds` and the model refitted on all training rows
+    (`ensemble=False`), the same protocol as our own temperature on out-of-fold scores: the honest
+    baseline our temperature scaling is compared with. Columns are in `sorted(set(y_train))` order.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+
+    cal = CalibratedClassifierCV(estimator, method=method, cv=list(folds), ensemble=False)
+    return cal.fit(X_train, y_train).predict_proba(X_test)

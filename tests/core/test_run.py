@@ -51,3 +51,24 @@ def test_resolve_dataset(tmp_path):
         resolve_dataset(str(tmp_path), "flipkart")
     with pytest.raises(DatasetNotFoundError, match="lacks"):
         resolve_dataset(str(tmp_path), "intents_fr", must_contain=("train.csv",))
+
+
+def test_start_run_reads_every_declared_parameter_from_the_notebook(tmp_path, monkeypatch, isolated_outputs):
+    """No notebook retypes its parameter list: start_run takes the names from the `parameters` cell."""
+    import json
+
+    from lib.core.run import declared_parameters
+
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [],
+                     "source": ["SEED = 1  # seed\n", "PROFILE = 'smoke'\n", "N_ROWS: int = 5\n", "GRID = [1, 2]\n"]},
+                    {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["X = 3\n"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "98_probe.ipynb").write_text(json.dumps(nb))
+    monkeypatch.chdir(tmp_path)
+    assert declared_parameters("98_probe") == ["SEED", "PROFILE", "N_ROWS", "GRID"]
+    namespace = {"SEED": 7, "PROFILE": "smoke", "N_ROWS": 9, "GRID": (3, 4), "X": 3, "start_run": start_run}
+    run = eval("start_run('98_probe')", namespace)  # called from the notebook's namespace, as in a kernel
+    assert run.params == {"SEED": 7, "PROFILE": "smoke", "N_ROWS": 9, "GRID": [3, 4]}
+    del namespace["GRID"]
+    with pytest.raises(NameError, match="GRID"):
+        eval("start_run('98_probe')", namespace)

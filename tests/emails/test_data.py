@@ -125,3 +125,55 @@ def test_triage_dataset_demo_split_is_stratified_and_capped(isolated_outputs):
     assert not data.train["text"].str.contains(r"@\w+\.\w+").any()  # e-mail addresses are masked
     cached = load_triage_dataset("", "ignored", seed=3, n_demo=300, max_rows=120, preprocessor=Preprocessor(use_ner=False))
     pd.testing.assert_frame_equal(cached.train, data.train)
+
+
+def _write(folder, name, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(folder / name, index=False)
+
+
+def test_single_csv_split_keeps_single_example_classes_in_train(tmp_path):
+    rows = [{"text": f"demande numéro {i} au sujet de {'la paie' if i % 2 else 'du stage'}", "label": "ab"[i % 2]}
+            for i in range(40)]
+    rows += [{"text": "une question unique sur le parking", "label": "parking"},
+             {"text": "une question unique sur la cantine", "label": "cantine"},
+             {"text": "une question unique sur le badge", "label": "badge"}]
+    _write(tmp_path / "d" / "mine", "all.csv", rows)
+    for seed in range(5):  # whatever the split, a single example is never the test set's
+        data = load_triage_dataset(str(tmp_path / "d"), "mine", seed=seed, test_size=0.25,
+                                   preprocessor=Preprocessor(use_ner=False), text_col="text", label_col="label")
+        assert {"parking", "cantine", "badge"} <= set(data.train["label"])
+        assert not {"parking", "cantine", "badge"} & set(data.test["label"])
+        assert any("single example kept in train" in n for n in data.load_report.notes)
+
+
+def test_max_train_rows_keeps_every_class_and_says_so(tmp_path):
+    rows = [{"text": f"message {i} du groupe {'abc'[i % 3]}", "label": "abc"[i % 3]} for i in range(90)]
+    rows.append({"text": "le seul message du groupe rare", "label": "rare"})
+    _write(tmp_path / "d" / "mine", "train.csv", rows)
+    _write(tmp_path / "d" / "mine", "test.csv", rows[:12])
+    data = load_triage_dataset(str(tmp_path / "d"), "mine", seed=0, max_rows=20,
+                               preprocessor=Preprocessor(use_ner=False), train_file="train.csv", test_file="test.csv",
+                               label_col="label")
+    assert len(data.train) == 20 and set(data.train["label"]) == {"a", "b", "c", "rare"}
+    assert any("capped at 20 of 91" in n for n in data.load_report.notes)
+    with pytest.raises(ValueError, match="without dropping a class"):
+        load_triage_dataset(str(tmp_path / "d"), "mine", seed=0, max_rows=3, preprocessor=Preprocessor(use_ner=False),
+                            train_file="train.csv", test_file="test.csv", label_col="label")
+
+
+def test_own_layout_parameters_name_files_and_columns(tmp_path):
+    rows = [{"body": f"bonjour, question {i} sur {'la bourse' if i % 2 else 'le logement'}", "cat": "xy"[i % 2],
+             "prio": "haute" if i % 5 == 0 else "faible"} for i in range(30)]
+    _write(tmp_path / "d" / "mine", "tr.csv", rows[:20])
+    _write(tmp_path / "d" / "mine", "te.csv", rows[20:])
+    data = load_triage_dataset(str(tmp_path / "d"), "mine", seed=0, preprocessor=Preprocessor(use_ner=False),
+                               train_file="tr.csv", test_file="te.csv", text_col="body", label_col="cat",
+                               urgency_col="prio")
+    assert (len(data.train), len(data.test)) == (20, 10) and data.has_urgency and data.labels == ["x", "y"]
+    # empty values mean "not set", a lone TRAIN_FILE is split here, a typo in a key is an error
+    one = load_triage_dataset(str(tmp_path / "d"), "mine", seed=0, test_size=0.3, preprocessor=Preprocessor(use_ner=False),
+                              train_file="tr.csv", test_file="", text_col="body", label_col="cat", urgency_col="")
+    assert len(one.train) + len(one.test) == 20
+    with pytest.raises(ValueError, match="unknown layout keys"):
+        load_triage_dataset(str(tmp_path / "d"), "mine", seed=0, preprocessor=Preprocessor(use_ner=False), txt_col="x")
