@@ -64,12 +64,27 @@ class PiiSpan:
 
 
 def iban_is_valid(candidate: str) -> bool:
-    """ISO 13616 mod-97 check of an IBAN (spaces ignored)."""
-    raw = candidate.replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", raw):
-        return False
-    numeric = "".join(str(int(ch, 36)) for ch in raw[4:] + raw[:4])
-    return int(numeric) % 97 == 1
+    """ISO 13616 mod-97 IBAN check, by python-stdnum (spaces ignored).
+
+    `check_country=False`: the national BBAN check digits are not verified — a mistyped account number is
+    still personal data to mask, and the mod-97 check alone already rules out random digit strings.
+    """
+    from stdnum import iban
+
+    return bool(iban.is_valid(candidate, check_country=False))
+
+
+def phone_spans(text: str, region: str = "FR") -> list[PiiSpan]:
+    """Phone numbers found by Google's libphonenumber (`phonenumbers`): any written format of a valid number.
+
+    Why both this and PHONE_RE: the library knows every numbering plan and separator style ("(+33) 6 ...",
+    "0033...", "06-12-..."); the pattern keeps the French 10-digit numbers the library's validity rules reject
+    (unassigned prefixes still read as a phone number by a person).
+    """
+    import phonenumbers
+
+    return [PiiSpan(m.start, m.end, "PHONE", "phonenumbers")
+            for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)]
 
 
 def find_pattern_pii(text: str) -> list[PiiSpan]:
@@ -78,6 +93,7 @@ def find_pattern_pii(text: str) -> list[PiiSpan]:
     spans += [PiiSpan(m.start(), m.end(), "EMAIL") for m in EMAIL_RE.finditer(text)]
     spans += [PiiSpan(m.start(), m.end(), "IBAN") for m in IBAN_RE.finditer(text) if iban_is_valid(m.group(0))]
     spans += [PiiSpan(m.start(), m.end(), "PHONE") for m in PHONE_RE.finditer(text)]
+    spans += phone_spans(text)
     spans += [PiiSpan(m.start(), m.end(), "STUDENT_ID") for m in STUDENT_RE.finditer(text)]
     spans += [PiiSpan(m.start(), m.end(), "ADDRESS") for m in ADDRESS_RE.finditer(text)]
     spans += [PiiSpan(m.start(1), m.end(1), "PERSON", "honorific") for m in HONORIFIC_RE.finditer(text)

@@ -8,6 +8,7 @@ urgency (model + rules) and reply suggestion, saved to and loaded from one folde
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,12 +19,15 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from lib.emails import urgency as urg
-from lib.emails.baselines import decision_scores
 from lib.emails.preprocess import Preprocessor
 from lib.emails.reply import suggest_reply
 from lib.evaluation.calibration import apply_temperature
 
 FORMAT_VERSION = 1
+
+
+class EmptyTextError(ValueError):
+    """Nothing to classify: the text is empty, or empty once cleaned."""
 OUTPUT_KEYS = ("category", "urgency", "confidence", "reasons", "reply_suggestion", "abstained")
 
 
@@ -53,21 +57,49 @@ class TriagePipeline:
             raise ValueError("temperature must be positive")
 
     # ------------------------------------------------------------------ prediction on prepared text
+    @property
+    def _features(self) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+        """(vectoriser, classifier, feature names, class × feature weights), computed once per loaded model."""
+        cached = getattr(self, "_features_cache", None)
+        if cached is None:
+            from lib.explain.linear import _coef, _parts
+
+            vec, clf = _parts(self.category_model)
+            cached = (vec, clf, np.asarray(vec.get_feature_names_out()), _coef(clf))
+            object.__setattr__(self, "_features_cache", cached)
+        return cached
+
     def predict_proba(self, clean_texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities for already cleaned + anonymised texts (columns: `labels`)."""
-        return apply_temperature(decision_scores(self.category_model, clean_texts), self.temperature)
+        vec, clf, _, _ = self._features
+        return self._proba(vec.transform(list(clean_texts)), clf)
+
+    def _proba(self, X: Any, clf: Any) -> np.ndarray:
+        scores = np.asarray(clf.decision_function(X), dtype=float)
+        if scores.ndim == 1:  # binary: softmax([0, d]) = sigmoid(d), the model's own link
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        return apply_temperature(scores, self.temperature)
 
     def _urgency_levels(self, clean_texts: Sequence[str]) -> list[str | None]:
         if self.urgency_model is None:
             return [None] * len(clean_texts)
         return [str(v) for v in self.urgency_model.predict(list(clean_texts))]
 
-    def triage_prepared(self, clean_texts: Sequence[str], langs: Sequence[str]) -> list[dict[str, Any]]:
-        """Triage texts that already went through `preprocessor.transform`."""
-        from lib.explain.linear import word_reasons
+    def triage_prepared(self, clean_texts: Sequence[str], langs: Sequence[str],
+                        timings: dict[str, float] | None = None) -> list[dict[str, Any]]:
+        """Triage texts that already went through `preprocessor.transform`.
 
-        proba = self.predict_proba(clean_texts)
+        The category features are computed once per text and used for the probabilities and the reasons
+        (the urgency model has a vectoriser of its own). `timings`, when given, receives seconds per stage.
+        """
+        from lib.explain.linear import reasons_from_row
+
+        t0 = time.perf_counter()
+        vec, clf, names, coef = self._features
+        X = vec.transform(list(clean_texts)).tocsr()
+        proba = self._proba(X, clf)
         model_urg = self._urgency_levels(clean_texts)
+        t1 = time.perf_counter()
         out = []
         for i, text in enumerate(clean_texts):
             k = int(proba[i].argmax())
@@ -75,7 +107,7 @@ class TriagePipeline:
             abstained = conf < self.threshold
             category = self.labels[k]
             reasons = []
-            words = word_reasons(self.category_model, text, k)
+            words = reasons_from_row(X[i], coef[k], names)
             if words:
                 reasons.append(f"category '{category}' suggested by: " + ", ".join(repr(w) for w in words))
             reasons.append(f"confidence {conf:.2f} (temperature-scaled, T={self.temperature:.2f}) "
@@ -93,30 +125,52 @@ class TriagePipeline:
             out.append({"category": category, "urgency": level, "confidence": round(conf, 4), "reasons": reasons,
                         "reply_suggestion": suggest_reply(category, langs[i], abstained, level, self.templates),
                         "abstained": bool(abstained)})
+        if timings is not None:
+            timings["model"] = t1 - t0
+            timings["reasons"] = time.perf_counter() - t1
         return out
 
     # ------------------------------------------------------------------ raw e-mails
     def triage_many(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
-                    subjects: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
-        """Triage raw e-mails (plain text or HTML); `langs` entries of None are detected."""
+                    subjects: Sequence[str | None] | None = None,
+                    timings: dict[str, float] | None = None) -> list[dict[str, Any]]:
+        """Triage raw e-mails (plain text or HTML); `langs` entries of None are detected.
+
+        Raises:
+            EmptyTextError (a ValueError): a text is empty, or nothing is left once HTML, the quoted reply
+                and the signature are removed — there is nothing to classify.
+        """
         texts = ["" if t is None else str(t) for t in texts]
         if any(not t.strip() for t in texts):
-            raise ValueError("empty e-mail text")
-        clean = self.preprocessor.transform(texts, subjects)
+            raise EmptyTextError("empty e-mail text")
+        t0 = time.perf_counter()
+        pre = self.preprocessor
+        cleaned = pre.clean(texts, subjects)
+        if any(not c.strip() for c in cleaned):
+            raise EmptyTextError("nothing left to triage after cleaning (only HTML markup, a quoted reply or a "
+                                 "signature): send the message's own text")
+        t1 = time.perf_counter()
+        clean = pre.anonymiser.anonymise_many(cleaned)
+        t2 = time.perf_counter()
         langs = list(langs) if langs is not None else [None] * len(texts)
         missing = [i for i, l in enumerate(langs) if not l]
         if missing:
-            found = self.preprocessor.detect_language([clean[i] for i in missing])
+            found = pre.detect_language([clean[i] for i in missing])
             for i, l in zip(missing, found):
                 langs[i] = l
-        return self.triage_prepared(clean, [str(l).lower()[:2] for l in langs])
+        t3 = time.perf_counter()
+        out = self.triage_prepared(clean, [str(l).lower()[:2] for l in langs], timings)
+        if timings is not None:
+            timings.update(clean=t1 - t0, ner=t2 - t1, language=t3 - t2)
+        return out
 
-    def triage(self, text: str, lang: str | None = None, subject: str | None = None) -> dict[str, Any]:
+    def triage(self, text: str, lang: str | None = None, subject: str | None = None,
+               timings: dict[str, float] | None = None) -> dict[str, Any]:
         """Triage one raw e-mail → {category, urgency, confidence, reasons, reply_suggestion, abstained}.
 
         `urgency` is None when there is no urgency model and no explicit marker fired.
         """
-        return self.triage_many([text], [lang], [subject])[0]
+        return self.triage_many([text], [lang], [subject], timings)[0]
 
     def warm_up(self) -> "TriagePipeline":
         """Load spaCy and the language identifier now (the first request would otherwise pay for it)."""

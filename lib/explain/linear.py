@@ -1,7 +1,7 @@
 """Explaining linear text models: global top n-grams per class and per-document contributions."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,12 +60,14 @@ def contributions(model: Pipeline, text: str, class_index: int | None = None, k:
 def word_reasons(model: Pipeline, text: str, class_index: int, k: int = 4) -> list[str]:
     """The words/word-bigrams of a text that pushed most towards a class (positive contributions only)."""
     vec, clf = _parts(model)
-    x = vec.transform([text]).tocsr()
-    coef = _coef(clf)
-    names = feature_names(model)
+    return reasons_from_row(vec.transform([text]).tocsr(), _coef(clf)[class_index], feature_names(model), k)
+
+
+def reasons_from_row(x: Any, weights: np.ndarray, names: np.ndarray, k: int = 4) -> list[str]:
+    """`word_reasons` on an already vectorised row (1 × n_features sparse) and one class's weights."""
     idx = x.indices
-    contrib = x.data * coef[class_index, idx]
-    out = []
+    contrib = x.data * weights[idx]
+    out: list[str] = []
     for j in np.argsort(-contrib):
         if contrib[j] <= 0 or len(out) >= k:
             break

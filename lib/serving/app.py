@@ -31,18 +31,33 @@ from lib.serving.page import PAGE_HTML
 log = logging.getLogger("lib.serving")
 
 DEFAULT_MAX_CHARS = 20_000
+TEXT_PATTERN = r"[^\s\x1c-\x1f\x85]"
 MISSING_MODEL_HINT = ("run notebooks/02_emails_baselines.ipynb first (./run_all.sh 02), which saves the triage "
                       "pipeline to models/emails/triage/")
 
 
-class PredictRequest(BaseModel):
-    """One e-mail to triage."""
+def request_model(max_chars: int) -> type[BaseModel]:
+    """The /predict body, with the limits this server enforces written into its OpenAPI schema.
 
-    model_config = ConfigDict(extra="forbid", strict=True,
-                              json_schema_extra={"examples": [{"text": "Bonjour, ma convention de stage n'est "
-                                                               "pas encore signée, c'est urgent.", "lang": "fr"}]})
-    text: str = Field(description="raw e-mail body (plain text or HTML); PII is anonymised before the model sees it")
-    lang: Literal["fr", "en"] | None = Field(default=None, description="language of the reply; detected when omitted")
+    `text` must hold a non-whitespace character and at most `max_chars` characters: the schema says so
+    (minLength, maxLength, pattern), so a schema-driven client or fuzzer knows exactly what is accepted.
+    """
+
+    class PredictRequest(BaseModel):
+        """One e-mail to triage."""
+
+        model_config = ConfigDict(extra="forbid", strict=True,
+                                  json_schema_extra={"examples": [{"text": "Bonjour, ma convention de stage n'est "
+                                                                   "pas encore signée, c'est urgent.", "lang": "fr"}]})
+        # "a character that is not whitespace": \s differs between regex engines (Python counts \x1c-\x1f and
+        # \x85 as whitespace, ECMAScript and pydantic's Rust engine do not), so those are excluded explicitly.
+        text: str = Field(min_length=1, max_length=max_chars, pattern=TEXT_PATTERN,
+                          description="raw e-mail body (plain text or HTML), with at least one non-whitespace "
+                                      f"character and at most {max_chars} characters; PII is anonymised before the "
+                                      "model sees it")
+        lang: Literal["fr", "en"] | None = Field(default=None, description="language of the reply; detected when omitted")
+
+    return PredictRequest
 
 
 class PredictResponse(BaseModel):
@@ -115,6 +130,64 @@ class _ModelSlot:
             return self.pipeline
 
 
+class BodyLimit:
+    """ASGI middleware: a POST body over `max_body` bytes gets 413, with or without a Content-Length header.
+
+    With a Content-Length the request is refused before reading; a chunked body is counted as it arrives
+    and refused as soon as it passes the cap, so a client cannot stream an unbounded body into memory.
+    """
+
+    def __init__(self, app: Any, max_body: int, limit_chars: int):
+        self.app, self.max_body, self.limit_chars = app, max_body, limit_chars
+
+    def _too_large(self, size: int | None) -> JSONResponse:
+        got = f"of {size} bytes " if size is not None else ""
+        return JSONResponse(status_code=413, content={
+            "detail": f"request body {got}is too large (limit {self.max_body} bytes; texts are limited to "
+                      f"{self.limit_chars} characters)"})
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                size = int(length)
+            except ValueError:
+                await JSONResponse(status_code=400, content={"detail": "invalid Content-Length header"})(
+                    scope, receive, send)
+                return
+            if size > self.max_body:
+                await self._too_large(size)(scope, receive, send)
+                return
+        # Read the whole body here (it is small: capped), then hand it to the app as one message.
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            total += len(message.get("body", b""))
+            if total > self.max_body:
+                await self._too_large(None)(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 def _default_loader(folder: Path) -> Any:
     from lib.emails.pipeline import TriagePipeline
 
@@ -134,6 +207,11 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
             parts.append(f"field '{where}' is required")
         elif kind == "extra_forbidden":
             parts.append(f"unknown field '{where}' (allowed: text, lang)")
+        elif kind == "string_too_long":
+            limit = e.get("ctx", {}).get("max_length")
+            parts.append(f"field '{where}' is too long; the limit is {limit} characters")
+        elif kind in ("string_too_short", "string_pattern_mismatch"):
+            parts.append(f"field '{where}' is empty or only whitespace")
         elif kind in ("model_attributes_type", "dict_type", "model_type"):
             parts.append('the body must be a JSON object such as {"text": "...", "lang": "fr"}')
         else:
@@ -173,19 +251,7 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
     app.state.slot = slot
     app.state.max_chars = limit
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable) -> Any:
-        length = request.headers.get("content-length")
-        if request.method == "POST" and length is not None:
-            try:
-                too_big = int(length) > max_body
-            except ValueError:
-                return JSONResponse(status_code=400, content={"detail": "invalid Content-Length header"})
-            if too_big:
-                return JSONResponse(status_code=413, content={
-                    "detail": f"request body of {int(length)} bytes is too large (limit {max_body} bytes; "
-                              f"texts are limited to {limit} characters)"})
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_body=max_body, limit_chars=limit)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -201,22 +267,16 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
                               labels=[str(l) for l in pipe.labels], threshold=float(getattr(pipe, "threshold", 0.0)),
                               max_chars=limit)
 
-    @app.post("/predict", response_model=PredictResponse, summary="Triage one e-mail",
-              responses={413: {"description": "text over the size limit"},
-                         422: {"description": "empty text, malformed JSON or wrong types"},
-                         503: {"description": "no model loaded (run notebook 02)"}})
-    def predict(req: PredictRequest) -> Any:
-        if not req.text.strip():
-            return JSONResponse(status_code=422, content={"detail": "field 'text' is empty or only whitespace"})
-        if len(req.text) > limit:
-            return JSONResponse(status_code=413, content={
-                "detail": f"field 'text' has {len(req.text)} characters; the limit is {limit}"})
+    PredictRequest = request_model(limit)
+
+    def predict(req):  # noqa: ANN001, ANN202 (annotated below: the model class is built per app)
         pipe = slot.get()
         if pipe is None:
             return JSONResponse(status_code=503, content={"detail": f"model not loaded: {slot.error}"})
         t0 = time.perf_counter()
+        stages: dict[str, float] = {}
         try:
-            out = pipe.triage(req.text, lang=req.lang)
+            out = pipe.triage(req.text, lang=req.lang, timings=stages)
         except ValueError as err:  # the pipeline's own input checks (e.g. nothing left after cleaning)
             log.info("predict rejected chars=%d: %s", len(req.text), type(err).__name__)
             return JSONResponse(status_code=422, content={"detail": f"cannot triage this text: {err}"})
@@ -224,15 +284,26 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
             log.error("predict failed chars=%d: %s\n%s", len(req.text), type(err).__name__,
                       "".join(traceback.format_tb(err.__traceback__)))
             return JSONResponse(status_code=500, content={"detail": "internal error while triaging"})
-        # Only sizes and outcomes are logged: never the text, the reasons (they quote words) or the reply.
-        log.info("predict chars=%d category=%s abstained=%s latency_ms=%.1f", len(req.text), out.get("category"),
-                 out.get("abstained"), 1000 * (time.perf_counter() - t0))
+        # Only sizes, outcomes and timings are logged: never the text, the reasons (they quote words) or the reply.
+        log.info("predict chars=%d category=%s abstained=%s latency_ms=%.1f %s", len(req.text), out.get("category"),
+                 out.get("abstained"), 1000 * (time.perf_counter() - t0),
+                 " ".join(f"{k}_ms={1000 * v:.1f}" for k, v in sorted(stages.items())))
         return PredictResponse(category=str(out["category"]), urgency=None if out.get("urgency") is None else
                                str(out["urgency"]), confidence=float(out["confidence"]),
                                reasons=[r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)
                                         for r in out.get("reasons", [])],
                                reply_suggestion=str(out.get("reply_suggestion") or ""),
                                abstained=bool(out["abstained"]))
+
+    # `from __future__ import annotations` makes annotations strings that FastAPI resolves in the module's
+    # globals, where a per-app class is not: give it the class itself.
+    predict.__annotations__ = {"req": PredictRequest, "return": Any}
+    app.post("/predict", response_model=PredictResponse, summary="Triage one e-mail",
+             responses={400: {"description": "a body that cannot be read (not UTF-8, bad Content-Length)"},
+                        413: {"description": "request body over the size limit"},
+                        422: {"description": "empty text (also once HTML, quoted reply and signature are "
+                                             "removed), text over the limit, malformed JSON or wrong types"},
+                        503: {"description": "no model loaded (run notebook 02)"}})(predict)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:

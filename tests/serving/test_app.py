@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lib.serving import create_app
+from lib.serving.app import TEXT_PATTERN
 
 SECRET = "Zéphyrine Quillard-Montrésor"  # a string that must never reach the logs
 EMAIL = (f"Bonjour, je suis {SECRET}. Je voudrais candidater au master d'informatique, "
@@ -66,6 +67,7 @@ def test_predict_english_reply_and_detected_language(client):
 @pytest.mark.parametrize("payload, status, needle", [
     ({"text": ""}, 422, "empty"),
     ({"text": "   \n\t  "}, 422, "empty"),
+    ({"text": "\x1f\x1e \x85"}, 422, "empty"),  # whitespace to Python, not to every regex engine
     ({"text": 12345}, 422, "text"),
     ({"text": ["a", "b"]}, 422, "text"),
     ({"text": None}, 422, "text"),
@@ -73,7 +75,7 @@ def test_predict_english_reply_and_detected_language(client):
     ({"text": "Bonjour", "lang": "de"}, 422, "lang"),
     ({"text": "Bonjour", "lang": 3}, 422, "lang"),
     ({"text": "Bonjour", "texte": "x"}, 422, "unknown field"),
-    ({"text": "a" * 2_001}, 413, "limit is 2000"),
+    ({"text": "a" * 2_001}, 422, "limit is 2000"),  # the schema's maxLength: a 422 like every schema violation
 ])
 def test_bad_inputs_get_a_clear_4xx(client, payload, status, needle):
     r = client.post("/predict", json=payload)
@@ -88,6 +90,90 @@ def test_malformed_json_and_non_object_bodies(client):
     assert r.status_code == 422 and "JSON object" in r.json()["detail"]
     r = client.post("/predict", content=b"text=Bonjour", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert 400 <= r.status_code < 500
+
+
+@pytest.mark.parametrize("text", [
+    "<div> </div>",
+    "<html><body><p>&nbsp;</p></body></html>",
+    "> Bonjour, ceci est le message d'origine cité.\n> Merci d'avance.",
+    "--\nMarie Dupont\nService de la scolarité\nTél. 01 23 45 67 89",
+])
+def test_text_empty_after_cleaning_gets_422_not_a_guess(client, text):
+    r = client.post("/predict", json={"text": text})
+    assert r.status_code == 422, r.text
+    assert "nothing left to triage after cleaning" in r.json()["detail"]
+
+
+def test_chunked_body_over_the_cap_is_refused_without_content_length(client):
+    def chunks():
+        yield b'{"text": "'
+        for _ in range(50):
+            yield b"a" * 10_000  # 500 kB in all, far over the cap of 2000 * 6 + 4096 bytes
+        yield b'"}'
+
+    r = client.post("/predict", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "too large" in r.json()["detail"]
+    ok = client.post("/predict", content=iter([b'{"text": "Bonjour, ', b'ma convention de stage ?"}']),
+                     headers={"Content-Type": "application/json"})
+    assert ok.status_code == 200, ok.text  # a small chunked body goes through
+
+
+def test_openapi_schema_states_the_limits_the_server_enforces(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["PredictRequest"]["properties"]["text"]
+    assert schema["minLength"] == 1 and schema["maxLength"] == 2_000 and schema["pattern"] == TEXT_PATTERN
+
+
+@pytest.fixture(scope="module")
+def api_schema(client):
+    import schemathesis
+
+    return schemathesis.openapi.from_asgi("/openapi.json", client.app)
+
+
+def _fuzz_settings():
+    from hypothesis import HealthCheck, settings
+
+    return settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                           HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_failure(api_schema):
+    """Schema-driven fuzzing of every operation, positive and negative cases, all default checks: 0 failures."""
+    from hypothesis import given
+    from schemathesis import GenerationMode
+
+    failures, calls = [], {}
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @_fuzz_settings()
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def fuzz(case):
+                calls[(operation.label, mode.value)] = calls.get((operation.label, mode.value), 0) + 1
+                try:
+                    case.call_and_validate()
+                except Exception as err:  # keep fuzzing the other operations, then report all
+                    failures.append(f"{operation.label} [{mode.value}]: {type(err).__name__}: {str(err)[:300]}")
+                    raise
+
+            try:
+                fuzz()
+            except Exception:
+                pass
+    assert not failures, "\n".join(failures)
+    assert calls.get(("POST /predict", "positive"), 0) >= 30 and calls.get(("POST /predict", "negative"), 0) >= 30, calls
+
+
+def test_stage_timings_are_logged_as_numbers_without_text(client, caplog):
+    with caplog.at_level(logging.INFO, logger="lib.serving"):
+        assert client.post("/predict", json={"text": EMAIL}).status_code == 200
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("predict chars="))
+    for stage in ("clean_ms=", "ner_ms=", "language_ms=", "model_ms=", "reasons_ms="):
+        assert stage in line
+    assert SECRET not in caplog.text
 
 
 def test_oversized_body_is_refused_before_parsing(client):
