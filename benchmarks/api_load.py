@@ -74,6 +74,26 @@ def client_loop(base: str, texts: list[str], stop_at: float, budget: list[int], 
             i += 1
 
 
+def stage_timings(model_dir: str, texts: list[str]) -> dict[str, dict[str, float]]:
+    """Per-stage milliseconds (clean, NER, language, model, reasons) of the pipeline, one text at a time.
+
+    Measured in this process, before the server starts, so the stages do not compete with the load.
+    """
+    from lib.emails.pipeline import TriagePipeline
+
+    pipe = TriagePipeline.load(model_dir).warm_up()
+    rows: list[dict[str, float]] = []
+    for text in texts:
+        t: dict[str, float] = {}
+        t0 = time.perf_counter()
+        pipe.triage(text, timings=t)
+        t["total"] = time.perf_counter() - t0
+        rows.append(t)
+    keys = sorted({k for r in rows for k in r})
+    return {k: {"mean": round(1000 * float(np.mean([r[k] for r in rows])), 2),
+                "p95": round(1000 * float(np.percentile([r[k] for r in rows], 95)), 2)} for k in keys}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model-dir", default=str(ROOT / "models" / "emails" / "triage"))
@@ -83,10 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=10, help="requests sent (and not measured) before the run")
     p.add_argument("--n-texts", type=int, default=200, help="distinct demo e-mails to cycle through")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server (1–8)")
+    p.add_argument("--stage-texts", type=int, default=100,
+                   help="texts triaged in-process, one at a time, for the per-stage timings (0: skip)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "api_load.json"))
     args = p.parse_args(argv)
-    if not 1 <= args.clients <= 32 or not 0 < args.duration <= 300:
-        p.error("--clients must be 1–32 and --duration in (0, 300] seconds")
+    if not 1 <= args.clients <= 32 or not 0 < args.duration <= 300 or not 1 <= args.workers <= 8:
+        p.error("--clients must be 1–32, --workers 1–8 and --duration in (0, 300] seconds")
     if not (Path(args.model_dir) / "meta.json").is_file():
         print(f"no model in {args.model_dir}: run notebook 02 first (./run_all.sh 02)", file=sys.stderr)
         return 2
@@ -97,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    stages = stage_timings(args.model_dir, texts[: args.stage_texts]) if args.stage_texts else {}
     server = subprocess.Popen([sys.executable, "-m", "lib.serving", "--model-dir", args.model_dir, "--host", HOST,
-                               "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
+                               "--port", str(port), "--log-level", "warning", "--workers", str(args.workers)],
+                              cwd=ROOT, env=env)
     try:
         t_start = time.perf_counter()
         health = wait_until_loaded(base, server, timeout_s=180)
@@ -139,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "benchmark": "api_load",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "settings": {"clients": args.clients, "duration_s": args.duration, "max_requests": args.max_requests,
+        "settings": {"clients": args.clients, "workers": args.workers, "duration_s": args.duration,
+                     "max_requests": args.max_requests,
                      "warmup": args.warmup, "n_texts": args.n_texts, "host": HOST,
                      "texts": "raw demo inbox e-mails (synthetic, with PII; anonymised by the server)"},
         "model": {"name": health.get("model_name"), "version": health.get("model_version"),
@@ -155,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                 if ok.any() else {}),
             "server_ready_s": round(ready_s, 1),
         },
+        "stages_ms": stages,
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch_threads, "platform": platform.platform(),
                     "python": platform.python_version(), "load_avg_1min_before": round(load_before, 2),
                     "load_avg_1min_after": round(load_after, 2),
@@ -167,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{r['requests']} requests ({r['errors']} errors) in {r['elapsed_s']} s: {r['requests_per_s']} req/s, "
           f"latency p50 {r['latency_ms'].get('p50')} ms, p95 {r['latency_ms'].get('p95')} ms, "
           f"p99 {r['latency_ms'].get('p99')} ms → {out}")
+    if stages:
+        print("stages (ms, mean / p95, one text at a time):",
+              ", ".join(f"{k} {v['mean']:.1f}/{v['p95']:.1f}" for k, v in stages.items()))
     return 0 if r["ok"] else 1
 
 

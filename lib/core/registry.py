@@ -247,23 +247,6 @@ def load_text_encoder(name: str = "minilm-l6") -> tuple[Any, Any]:
     return tok, model.eval()
 
 
-def load_sequence_classifier(name: str, num_labels: int, id2label: dict[int, str] | None = None
-                             ) -> tuple[Any, Any]:
-    """(tokenizer, AutoModelForSequenceClassification) with a fresh head of `num_labels` outputs."""
-    from transformers import AutoModelForSequenceClassification
-
-    spec = resolve(name, TEXT_ENCODER)
-    path = text_model_path(name)
-    kwargs: dict[str, Any] = {"num_labels": num_labels}
-    if id2label:
-        kwargs["id2label"] = {int(k): v for k, v in id2label.items()}
-        kwargs["label2id"] = {v: int(k) for k, v in id2label.items()}
-    tok = load_tokenizer(name)
-    model = _hf_load(AutoModelForSequenceClassification.from_pretrained,
-                     ModelSpec(spec.name, spec.kind, spec.source, path), **kwargs)
-    return tok, model
-
-
 def embed_texts(texts: list[str], name: str = "minilm-l6", batch_size: int = 64,
                 normalize: bool = True, progress: bool = False, max_length: int = 256,
                 prefix: str | None = None, encoder: tuple[Any, Any] | None = None) -> Any:

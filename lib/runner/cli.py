@@ -97,14 +97,11 @@ def parameters_for(path: Path, config: dict[str, Any], profile: str, data_dir: s
     return params
 
 
-def to_html(executed: Path, html: Path) -> None:
-    """Render an executed notebook (successful or not) to a standalone HTML file."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def to_html(executed: Path, html: Path, params: dict[str, Any] | None = None) -> None:
+    """Render an executed notebook (successful or not): the report at `html`, the full view in `notebooks/`."""
+    from lib.runner.render import render_views
 
-    nb = nbformat.read(str(executed), as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    html.write_text(body, encoding="utf-8")
+    render_views(executed, html, html.parent / "notebooks" / html.name, params)
 
 
 def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) -> NotebookResult:
@@ -134,7 +131,7 @@ def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) ->
     html_path = None
     if executed.exists():
         try:
-            to_html(executed, html)
+            to_html(executed, html, params)
             html_path = html.name
         except Exception as err:  # the run's status still stands; say why there is no HTML
             print(f"    could not render {html.name}: {err}", file=log)

@@ -57,7 +57,10 @@ def write_index(reports: Path, manifest: dict[str, Any]) -> Path:
         headline = (metrics or {}).get("headline", {})
         hl = "".join(f"<span><b>{html.escape(k)}</b> {html.escape(_fmt(v))}</span>" for k, v in headline.items())
         name = html.escape(entry["name"])
-        link = f'<a href="{html.escape(entry["html"])}">{name}</a>' if entry.get("html") else name
+        link = name
+        if entry.get("html"):
+            link = (f'<a href="{html.escape(entry["html"])}">{name}</a><br><small><a href="{html.escape(entry["html"])}">'
+                    f'report</a> · <a href="notebooks/{html.escape(entry["html"])}">notebook</a></small>')
         dur = "—" if entry.get("duration_s") is None else f"{entry['duration_s']:.1f} s"
         err = f'<div class="err">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
         status = entry["status"]

@@ -81,8 +81,8 @@ def test_french_ner_and_language_id():
 
 def test_unreachable_hub_models_fail_with_the_offline_alternative(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(ModelUnavailableError, match="minilm-l6"):
-        registry.load_sequence_classifier("camembert-base", num_labels=3)
+    with pytest.raises(ModelUnavailableError, match="multilingual-e5-small"):
+        registry.load_text_encoder("camembert-base")
     with pytest.raises(ModelUnavailableError, match="smollm2-135m-instruct"):
         registry.load_causal_lm("meta-llama/Llama-3.2-3B-Instruct")
     with pytest.raises(ModelUnavailableError, match="efficientnet-lite0"):
