@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ML Casebook: the one entry point.
-#   ./run_all.sh [--profile smoke|default|full] [--data DIR] [--keep-going] [-p NAME=VALUE] [NN ...]
-#                                                       run notebooks → reports/ (-p overrides a parameter)
+#   ./run_all.sh [--profile smoke|default|full] [--data DIR] [--keep-going] [-p NAME=VALUE] [--resume] [--from NN] [NN ...]
+#                    run notebooks → reports/ (-p overrides a parameter; --resume reruns only what changed or failed)
 #   ./run_all.sh test [pytest args]                                                  run the test suite
 # Both create .venv when missing and re-install when requirements.txt changed.
 set -euo pipefail
@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
     --profile=*) profile="${1#*=}"; shift ;;
     --data) [ $# -ge 2 ] || die2 "--data needs a directory"; [ -d "$2" ] || die2 "--data $2: no such directory"; shift 2 ;;
     --data=*) [ -d "${1#*=}" ] || die2 "--data ${1#*=}: no such directory"; shift ;;
-    --keep-going) shift ;;
+    --keep-going|--resume) shift ;;
+    --from) [ $# -ge 2 ] || die2 "--from needs a notebook number"; [[ "$2" =~ ^[0-9]{1,2}$ ]] || die2 "--from expects a notebook number like 05, got '$2'"; shift 2 ;;
     -p|--param) [ $# -ge 2 ] || die2 "$1 needs NAME=VALUE"; [[ "$2" == *=* ]] || die2 "$1 expects NAME=VALUE, got '$2'"; shift 2 ;;
     -*) die2 "unknown option $1" ;;
     *) [[ "$1" =~ ^[0-9]{1,2}$ ]] || die2 "notebook numbers look like 02, got '$1'"

@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
+from lib.evaluation.crossfit import align_columns
 from lib.text.tfidf import make_tfidf
 
 MODELS = ("linear_svc", "logreg")
@@ -69,12 +70,8 @@ def cross_validate(model: Pipeline, texts: Sequence[str], y: Sequence[str], n_sp
         splits = tqdm(splits, desc=desc, leave=False)
     for fold, (tr, va) in enumerate(splits):
         m = clone(model).fit(texts[tr], y[tr])
-        scores = decision_scores(m, texts[va])
-        cols = [labels.index(c) for c in m.classes_]
-        oof[np.ix_(va, cols)] = scores
-        missing = [i for i in range(len(labels)) if i not in cols]
-        if missing:  # a class absent from this fold's training part can never be predicted
-            oof[np.ix_(va, missing)] = -1e6
+        # a class absent from this fold's training part gets the floor: it can never be predicted
+        oof[va] = align_columns(decision_scores(m, texts[va]), m.classes_, labels)
         pred = m.predict(texts[va])
         rows.append({"fold": fold, "macro_f1": f1_score(y[va], pred, average="macro", labels=labels, zero_division=0),
                      "accuracy": accuracy_score(y[va], pred)})

@@ -12,6 +12,7 @@ from lib.emails import urgency as urg
 from lib.emails.baselines import cross_validate, make_baseline
 from lib.emails.data import TriageData
 from lib.emails.pipeline import TriagePipeline
+from lib.evaluation.crossfit import align_columns
 from lib.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
 from lib.evaluation.reject import RejectChoice, threshold_for_accuracy
 
@@ -50,9 +51,7 @@ def calibrate_scores(oof: np.ndarray, y: list[str], labels: list[str], folds: pd
     """Temperature and reject threshold from given out-of-fold scores (columns: sorted(set(y)))."""
     order = sorted(set(y))
     if order != list(labels):  # align columns with the full label list
-        full = np.full((len(y), len(labels)), -1e6)
-        full[:, [labels.index(c) for c in order]] = oof
-        oof = full
+        oof = align_columns(oof, order, labels)
     yi = np.array([labels.index(v) for v in y])
     t = fit_temperature(oof, yi)
     p0, p1 = apply_temperature(oof, 1.0), apply_temperature(oof, t)

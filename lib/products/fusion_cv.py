@@ -27,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from lib.ensemble.fusion import fuse, search_alpha
 from lib.evaluation.calibration import apply_temperature, fit_temperature
+from lib.evaluation.crossfit import align_columns
 from lib.products.text_model import make_text_pipeline, scores, scores_matrix
 
 FitPredict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train rows, eval rows) -> (n_eval, k) log-scores
@@ -80,9 +81,8 @@ def _columns(model_classes: Sequence, k: int) -> Callable[[np.ndarray], np.ndarr
     cols = np.asarray(model_classes, dtype=int)
 
     def expand(z: np.ndarray) -> np.ndarray:
-        out = np.full((z.shape[0], k), -1e9)  # a class absent from the fold's training rows: never chosen
-        out[:, cols] = z
-        return out
+        # a class absent from the fold's training rows gets the floor: never chosen
+        return align_columns(z, cols, range(k))
 
     return expand
 

@@ -34,11 +34,12 @@ class UsageError(Exception):
 class NotebookResult:
     number: str
     name: str
-    status: str  # "ok", "failed", "skipped"
+    status: str  # "ok", "failed", "skipped" (after a failure), "kept" (--resume: inputs unchanged)
     duration_s: float
     html: str | None
     metrics: str | None
     error: str | None = None
+    reason: str | None = None  # why it ran, or why it was kept
 
 
 def discover_notebooks(folder: Path) -> dict[str, Path]:
@@ -144,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="default", help="configs/<profile>.yaml: smoke, default or full")
     p.add_argument("--data", default=None, help="folder of real data (e.g. ../shared/data); default: demo data")
     p.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    p.add_argument("--resume", action="store_true",
+                   help="rerun only notebooks whose last run failed or whose inputs (notebook, lib/, parameters, "
+                        "data) changed, or whose outputs are missing; keep the others' reports")
+    p.add_argument("--from", dest="from_nb", default=None, metavar="NN",
+                   help="run notebook NN and every later one")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter in the selected notebooks, e.g. -p DATASET=rakuten_sample")
     p.add_argument("--notebooks-dir", default=None, help=argparse.SUPPRESS)
@@ -172,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             data_dir = str(data.resolve())
         available = discover_notebooks(nb_dir)
         wanted = [n.zfill(2) for n in args.notebooks] or list(available)
+        if args.from_nb is not None:
+            start = args.from_nb.zfill(2)
+            if start not in available:
+                raise UsageError(f"--from {args.from_nb}: unknown notebook number; available: {', '.join(available)}")
+            wanted = [n for n in wanted if n >= start]
         unknown = [n for n in wanted if n not in available]
         if unknown:
             raise UsageError(f"unknown notebook number(s) {', '.join(unknown)}; available: "
@@ -188,16 +199,40 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CASEBOOK_REPORTS_DIR"] = str(reports)  # the kernels inherit it
     source = f"real ({data_dir})" if data_dir else "demo (generated, synthetic)"
     print(f"ML Casebook: profile={args.profile}, data={source}, {len(plan)} notebook(s), reports in {reports}")
+    from lib.core.paths import models_dir
+    from lib.runner import resume as rs
+
     results: list[NotebookResult] = []
     started = datetime.now(timezone.utc)
     failed = False
+    state = rs.load_state(reports)
+    lib_d, data_d, models = rs.lib_digest(root), rs.data_digest(data_dir), models_dir()
+    reran: set[str] = set()
     for i, (path, params) in enumerate(plan, 1):
         if failed and not args.keep_going:
-            results.append(NotebookResult(path.name[:2], path.stem, "skipped", 0.0, None, None))
+            results.append(NotebookResult(path.name[:2], path.stem, "skipped", 0.0, None, None,
+                                          reason="an earlier notebook failed"))
             continue
-        print(f"[{i}/{len(plan)}] {path.stem} ...", flush=True)
+        digests = rs.input_digests(path, params, lib_d, data_d)
+        reason = rs.decide(path.stem, digests, state, models, reports, reran) if args.resume else "requested"
+        if reason is None:
+            last = state[path.stem]
+            why = f"unchanged since {last.get('finished_at', '?')}"
+            results.append(NotebookResult(path.name[:2], path.stem, "kept", float(last.get("duration_s", 0.0)),
+                                          f"{path.stem}.html" if (reports / f"{path.stem}.html").exists() else None,
+                                          f"metrics/{path.stem}.json", reason=why))
+            print(f"[{i}/{len(plan)}] KEPT   {path.stem}  ({why})", flush=True)
+            continue
+        print(f"[{i}/{len(plan)}] {path.stem} ... ({reason})", flush=True)
+        before = rs.snapshot(models)
         res = run_notebook(path, params, reports, sys.stderr)
+        res.reason = reason
         results.append(res)
+        reran.add(rs.study_of(path.stem))
+        state[path.stem] = {"status": res.status, "digests": digests, "duration_s": res.duration_s,
+                            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            "outputs": rs.written(before, rs.snapshot(models)), "profile": args.profile}
+        rs.save_state(reports, state)
         mark = "OK    " if res.status == "ok" else "FAILED"
         print(f"[{i}/{len(plan)}] {mark} {path.stem}  {res.duration_s:7.1f} s"
               + (f"  -> {res.html}" if res.html else ""), flush=True)
@@ -214,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": package_versions(),
-        "total_s": round(sum(r.duration_s for r in results), 1),
+        "total_s": round(sum(r.duration_s for r in results if r.status != "kept"), 1),
         "notebooks": [asdict(r) for r in results],
     }
     (reports / "run_manifest.json").write_text(json.dumps(manifest, indent=2))
     index = write_index(reports, manifest)
     n_ok = sum(r.status == "ok" for r in results)
-    print(f"{n_ok}/{len(results)} notebook(s) OK in {manifest['total_s']} s; index: {index}")
+    n_kept = sum(r.status == "kept" for r in results)
+    print(f"{n_ok}/{len(results) - n_kept} notebook(s) OK in {manifest['total_s']} s"
+          + (f", {n_kept} kept (unchanged)" if n_kept else "") + f"; index: {index}")
     return 1 if failed else 0
 
 

@@ -11,7 +11,7 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;
 h1{margin-bottom:.2rem} .meta{color:#5b6570;margin-bottom:1.5rem}
 table{border-collapse:collapse;width:100%} th,td{border-bottom:1px solid #dde2e6;padding:.45rem .6rem;
 text-align:left;vertical-align:top} th{background:#f3f5f7} .ok{color:#137333;font-weight:600}
-.failed{color:#b3261e;font-weight:600} .skipped{color:#8a6d00} .demo{background:#fff4ce;padding:0 .3rem;
+.failed{color:#b3261e;font-weight:600} .skipped{color:#8a6d00} .kept{color:#38598b} .demo{background:#fff4ce;padding:0 .3rem;
 border-radius:3px} .real{background:#d7f5dd;padding:0 .3rem;border-radius:3px} code{font-size:.9em}
 .metrics span{display:inline-block;margin-right:.9rem;white-space:nowrap} .err{color:#b3261e;font-size:.85em}
 """
@@ -63,6 +63,8 @@ def write_index(reports: Path, manifest: dict[str, Any]) -> Path:
                     f'report</a> · <a href="notebooks/{html.escape(entry["html"])}">notebook</a></small>')
         dur = "—" if entry.get("duration_s") is None else f"{entry['duration_s']:.1f} s"
         err = f'<div class="err">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
+        if entry.get("reason") and entry.get("status") in ("kept", "skipped"):
+            err += f"<div><small>{html.escape(entry['reason'])}</small></div>"
         status = entry["status"]
         if status == "earlier run" and metrics:
             status = f"earlier run ({metrics.get('profile')}, {str(metrics.get('finished_at', ''))[:16]})"
