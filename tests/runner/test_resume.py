@@ -68,9 +68,6 @@ def test_resume_keeps_what_is_unchanged_and_reruns_the_rest(tmp_path, monkeypatc
     assert fourth["01_alpha_train"] == ("ok", "output missing: models/alpha/model.txt")
     assert fourth["02_alpha_use"] == ("ok", "an earlier alpha notebook reran") and fourth["03_beta_other"][0] == "kept"
 
-    assert run("--resume", "-p", "N=2") == 0  # parameters are inputs too
-    assert {s for s, _ in _statuses(reports).values()} == {"ok"}
-
     _notebook(books / "03_beta_other.ipynb", 'raise RuntimeError("broken")')
     assert run("--resume") == 1
     _notebook(books / "03_beta_other.ipynb")
@@ -82,6 +79,12 @@ def test_resume_keeps_what_is_unchanged_and_reruns_the_rest(tmp_path, monkeypatc
 
 
 def test_decide_reasons_and_study_grouping(tmp_path):
+    from lib.runner.resume import input_digests
+
+    nb = tmp_path / "05_products_voting.ipynb"
+    nb.write_text("{}")
+    one, two = input_digests(nb, {"N": 1}, "lib", "demo"), input_digests(nb, {"N": 2}, "lib", "demo")
+    assert one["parameters"] != two["parameters"] and one["notebook"] == two["notebook"]  # -p changes an input
     digests = {"notebook": "a", "lib": "b", "parameters": "c", "data": "d"}
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "05_products_voting.json").write_text("{}")
@@ -89,6 +92,24 @@ def test_decide_reasons_and_study_grouping(tmp_path):
     assert decide("05_products_voting", digests, ok, tmp_path, tmp_path, set()) is None
     assert decide("05_products_voting", {**digests, "lib": "x"}, ok, tmp_path, tmp_path, set()) == "changed: lib"
     assert decide("05_products_voting", {**digests, "data": "y"}, ok, tmp_path, tmp_path, set()) == "changed: data"
+    assert decide("05_products_voting", {**digests, "parameters": "z"}, ok, tmp_path, tmp_path, set()) == \
+        "changed: parameters"
     assert decide("05_products_voting", digests, ok, tmp_path, tmp_path, {"products"}).startswith("an earlier")
     assert decide("05_products_voting", digests, {}, tmp_path, tmp_path, set()) == "no earlier run"
     assert study_of("02_emails_baselines") == "emails" and study_of("08_fruits_spark_pca") == "fruits"
+
+
+def test_data_and_lib_digests_follow_their_files(tmp_path):
+    from lib.runner.resume import data_digest, lib_digest
+
+    assert data_digest("") == "demo"
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.csv").write_text("x")
+    before = data_digest(str(tmp_path / "d"))
+    (tmp_path / "d" / "b.csv").write_text("y")
+    assert data_digest(str(tmp_path / "d")) != before
+    (tmp_path / "lib" / "pkg").mkdir(parents=True)
+    (tmp_path / "lib" / "pkg" / "m.py").write_text("A = 1\n")
+    first = lib_digest(tmp_path)
+    (tmp_path / "lib" / "pkg" / "m.py").write_text("A = 2\n")
+    assert lib_digest(tmp_path) != first
