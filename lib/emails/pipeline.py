@@ -38,7 +38,7 @@ class TriagePipeline:
     name: str
     version: str
     labels: list[str]
-    category_model: Pipeline
+    category_model: Pipeline | None
     temperature: float = 1.0
     threshold: float = 0.0
     urgency_model: Pipeline | None = None
@@ -48,9 +48,15 @@ class TriagePipeline:
     data: dict[str, Any] = field(default_factory=dict)
     templates: dict[str, dict[str, str]] | None = None
     trusted_rules: list[str] | None = None  # haute rules allowed to override the model (None: all)
+    # A fine-tuned transformer (`lib.text.transformer.FineTunedClassifier`) in place of the TF-IDF model:
+    # notebook 03 saves one to models/emails/transformer, served with --model-dir models/emails/transformer.
+    encoder_classifier: Any = None
 
     def __post_init__(self) -> None:
-        classes = [str(c) for c in getattr(self.category_model, "classes_", [])]
+        if (self.category_model is None) == (self.encoder_classifier is None):
+            raise ValueError("give exactly one of category_model (TF-IDF pipeline) and encoder_classifier")
+        classes = [str(c) for c in getattr(self.category_model, "classes_", [])] or \
+            [str(c) for c in getattr(self.encoder_classifier, "labels", [])]
         if classes and classes != list(self.labels):
             raise ValueError(f"labels {self.labels} differ from the model's classes {classes}")
         if self.temperature <= 0:
@@ -71,6 +77,8 @@ class TriagePipeline:
 
     def predict_proba(self, clean_texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities for already cleaned + anonymised texts (columns: `labels`)."""
+        if self.encoder_classifier is not None:
+            return apply_temperature(self.encoder_classifier.predict_logits(list(clean_texts)), self.temperature)
         vec, clf, _, _ = self._features
         return self._proba(vec.transform(list(clean_texts)), clf)
 
@@ -95,9 +103,13 @@ class TriagePipeline:
         from lib.explain.linear import reasons_from_row
 
         t0 = time.perf_counter()
-        vec, clf, names, coef = self._features
-        X = vec.transform(list(clean_texts)).tocsr()
-        proba = self._proba(X, clf)
+        if self.encoder_classifier is not None:
+            proba = apply_temperature(self.encoder_classifier.predict_logits(list(clean_texts)), self.temperature)
+            X = None
+        else:
+            vec, clf, names, coef = self._features
+            X = vec.transform(list(clean_texts)).tocsr()
+            proba = self._proba(X, clf)
         model_urg = self._urgency_levels(clean_texts)
         t1 = time.perf_counter()
         out = []
@@ -107,9 +119,13 @@ class TriagePipeline:
             abstained = conf < self.threshold
             category = self.labels[k]
             reasons = []
-            words = reasons_from_row(X[i], coef[k], names)
-            if words:
-                reasons.append(f"category '{category}' suggested by: " + ", ".join(repr(w) for w in words))
+            if X is not None:
+                words = reasons_from_row(X[i], coef[k], names)
+                if words:
+                    reasons.append(f"category '{category}' suggested by: " + ", ".join(repr(w) for w in words))
+            else:
+                reasons.append(f"category '{category}' from the fine-tuned "
+                               f"{self.encoder_classifier.meta['config']['model_name']} (no word-level weights)")
             reasons.append(f"confidence {conf:.2f} (temperature-scaled, T={self.temperature:.2f}) "
                            f"{'below' if abstained else 'at or above'} the reject threshold {self.threshold:.2f}")
             if abstained:
@@ -187,7 +203,9 @@ class TriagePipeline:
         meta = {"format_version": FORMAT_VERSION, "name": self.name, "version": self.version, "labels": self.labels,
                 "temperature": self.temperature, "threshold": self.threshold, "urgency_labels": self.urgency_labels,
                 "preprocessor": self.preprocessor.config(), "metrics": self.metrics, "data": self.data,
-                "templates": self.templates, "trusted_rules": self.trusted_rules, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "templates": self.templates, "trusted_rules": self.trusted_rules,
+                "scorer": "transformer" if self.encoder_classifier is not None else "tfidf",
+                "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         (folder / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=float))
         return folder
 
@@ -203,8 +221,14 @@ class TriagePipeline:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{folder}: format version {meta.get('format_version')} != {FORMAT_VERSION}")
         models = joblib.load(model_path)
+        encoder = None
+        if meta.get("scorer") == "transformer":  # the fine-tuned encoder's files sit in the same folder
+            from lib.text.transformer import load_fine_tuned
+
+            encoder = load_fine_tuned(folder)
         return cls(name=meta["name"], version=meta["version"], labels=list(meta["labels"]),
-                   category_model=models["category_model"], temperature=float(meta["temperature"]),
+                   category_model=models["category_model"], encoder_classifier=encoder,
+                   temperature=float(meta["temperature"]),
                    threshold=float(meta["threshold"]), urgency_model=models.get("urgency_model"),
                    urgency_labels=list(meta.get("urgency_labels") or []),
                    preprocessor=Preprocessor.from_config(meta["preprocessor"]), metrics=meta.get("metrics", {}),
@@ -216,3 +240,23 @@ def default_model_dir() -> Path:
     from lib.core.paths import models_dir
 
     return models_dir() / "emails" / "triage"
+
+
+def save_transformer_pipeline(result: Any, folder: str | Path, temperature: float, threshold: float,
+                              preprocessor: Preprocessor, name: str = "email-triage-transformer", version: str = "1",
+                              metrics: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> Path:
+    """Save a fine-tuned transformer (`lib.text.transformer.FineTuneResult`) as a servable triage folder.
+
+    The folder holds the encoder, its head and `finetune.json` (from `result.save`) plus the pipeline's
+    `meta.json` / `model.joblib`, so `python -m lib.serving --model-dir <folder>` serves it like notebook 02's
+    TF-IDF pipeline. Urgency comes from the explicit-marker rules only (03 trains no urgency model).
+    """
+    from lib.text.transformer import load_fine_tuned
+
+    folder = Path(folder)
+    result.save(folder, extra={"temperature": temperature, "threshold": threshold})
+    pipe = TriagePipeline(name=name, version=version, labels=list(result.labels), category_model=None,
+                          encoder_classifier=load_fine_tuned(folder), temperature=float(temperature),
+                          threshold=float(threshold), preprocessor=preprocessor, metrics=metrics or {},
+                          data=data or {})
+    return pipe.save(folder)
