@@ -19,7 +19,8 @@ import re
 import numpy as np
 import pandas as pd
 
-# Values the demo generator never uses (its FIRST/LAST/DOMAINS/CITIES lists are disjoint from these).
+# Names and domains the demo generator never uses (disjoint from its FIRST/LAST/DOMAINS lists, checked by a
+# test); some cities are shared, the street formats are not.
 FIRST_NAMES = ["Oluwaseun", "Siobhán", "Nguyễn Thị", "Zhang", "Aylin", "Mamadou", "Katarzyna", "Joaquín",
                "Marie-Claire", "Jean-Baptiste", "Anne-Sophie", "Rahim", "Ingrid", "Ilhan", "Lisa-Marie", "Kenji"]
 LAST_NAMES = ["Adebayo", "O'Brien", "Hoa", "Wei", "Yılmaz", "Sissoko", "Kowalczyk", "Fernández", "Dubois-Lefèvre",
