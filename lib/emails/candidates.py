@@ -47,8 +47,7 @@ class ProbeRun:
     candidate: Candidate
     C: float
     grid: pd.DataFrame
-    train_embeddings: np.ndarray = field(repr=False)
-    test_embeddings: np.ndarray = field(repr=False)
+    train_embeddings: np.ndarray = field(repr=False)  # the LP-FT heads of the fine-tuning are fitted on them
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -58,16 +57,18 @@ def probe_candidate(model_name: str, texts: Sequence[str], y: np.ndarray, test_t
     """Embed every training and test row once, choose C out of fold, refit on all training rows."""
     import time
 
-    from lib.text.probe import choose_C, embed_many, fit_probe, probe_scores
+    from lib.core.registry import embed_texts, load_text_encoder
+    from lib.text.probe import choose_C, fit_probe, probe_scores
 
     t0 = time.perf_counter()
-    E_tr = embed_many(texts, model_name, encoder, max_length, progress)
-    E_te = embed_many(test_texts, model_name, encoder, max_length, progress)
+    encoder = encoder or load_text_encoder(model_name)  # read the weights once for both embeddings
+    E_tr = embed_texts(list(texts), model_name, encoder=encoder, max_length=max_length, progress=progress)
+    E_te = embed_texts(list(test_texts), model_name, encoder=encoder, max_length=max_length, progress=progress)
     t1 = time.perf_counter()
     choice = choose_C(E_tr, y, len(labels), folds, C_grid, seed)
     test = probe_scores(fit_probe(E_tr, y, choice.C, seed), E_te, len(labels))
     cand = Candidate(f"frozen {model_name} + logreg", choice.oof_scores, test, kind=f"frozen {model_name}")
-    return ProbeRun(cand, choice.C, choice.grid, E_tr, E_te,
+    return ProbeRun(cand, choice.C, choice.grid, E_tr,
                     {"embed_s": round(t1 - t0, 1), "fit_s": round(time.perf_counter() - t1, 1)})
 
 

@@ -22,6 +22,7 @@ from lib.emails import urgency as urg
 from lib.emails.preprocess import Preprocessor
 from lib.emails.reply import suggest_reply
 from lib.evaluation.calibration import apply_temperature
+from lib.evaluation.crossfit import align_columns
 
 FORMAT_VERSION = 1
 
@@ -77,16 +78,16 @@ class TriagePipeline:
 
     def predict_proba(self, clean_texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities for already cleaned + anonymised texts (columns: `labels`)."""
-        if self.encoder_classifier is not None:
-            return apply_temperature(self.encoder_classifier.predict_logits(list(clean_texts)), self.temperature)
-        vec, clf, _, _ = self._features
-        return self._proba(vec.transform(list(clean_texts)), clf)
+        return self._category(clean_texts)[0]
 
-    def _proba(self, X: Any, clf: Any) -> np.ndarray:
-        scores = np.asarray(clf.decision_function(X), dtype=float)
-        if scores.ndim == 1:  # binary: softmax([0, d]) = sigmoid(d), the model's own link
-            scores = np.column_stack([np.zeros_like(scores), scores])
-        return apply_temperature(scores, self.temperature)
+    def _category(self, clean_texts: Sequence[str]) -> tuple[np.ndarray, Any]:
+        """(calibrated probabilities, the TF-IDF rows or None for the transformer), one transform per text."""
+        if self.encoder_classifier is not None:
+            return apply_temperature(self.encoder_classifier.predict_logits(list(clean_texts)), self.temperature), None
+        vec, clf, _, _ = self._features
+        X = vec.transform(list(clean_texts)).tocsr()
+        return apply_temperature(align_columns(clf.decision_function(X), clf.classes_, self.labels),
+                                 self.temperature), X
 
     def _urgency_levels(self, clean_texts: Sequence[str]) -> list[str | None]:
         if self.urgency_model is None:
@@ -103,13 +104,9 @@ class TriagePipeline:
         from lib.explain.linear import reasons_from_row
 
         t0 = time.perf_counter()
-        if self.encoder_classifier is not None:
-            proba = apply_temperature(self.encoder_classifier.predict_logits(list(clean_texts)), self.temperature)
-            X = None
-        else:
-            vec, clf, names, coef = self._features
-            X = vec.transform(list(clean_texts)).tocsr()
-            proba = self._proba(X, clf)
+        proba, X = self._category(clean_texts)
+        if X is not None:
+            _, _, names, coef = self._features
         model_urg = self._urgency_levels(clean_texts)
         t1 = time.perf_counter()
         out = []

@@ -59,3 +59,22 @@ def plot_comparison(df: pd.DataFrame, metric: str, label: str = "model", err: st
     ax.set(xlabel=metric, ylabel=label, title=title or f"{metric} by {label}")
     ax.set_xlim(0, min(1.05, max(1e-9, d[metric].max()) * 1.15) if d[metric].max() <= 1 else None)
     return ax
+
+
+def plot_oof_vs_test(table: pd.DataFrame, oof: str = "oof_macro_f1", test: str = "test_macro_f1",
+                     label: str = "model", title: str = "Out of fold vs test", ax=None):
+    """Two bars per model: the out-of-fold score (where choices are made) and the test score (reported once)."""
+    import matplotlib.pyplot as plt
+
+    d = table.sort_values(oof)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 0.5 * len(d) + 1.5))
+    y = np.arange(len(d))
+    ax.barh(y - 0.2, d[oof], height=0.4, label="out-of-fold (training rows: where choices are made)")
+    ax.barh(y + 0.2, d[test], height=0.4, label="test (reported once)")
+    for yv, v in zip(y + 0.2, d[test]):
+        ax.text(v + 0.005, yv, f"{v:.3f}", va="center", fontsize=8)
+    ax.set_yticks(y, d[label])
+    ax.set(xlabel=oof.replace("oof_", "").replace("_", "-") + " (0–1)", xlim=(0, 1.08), title=title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
+    return ax

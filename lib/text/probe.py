@@ -7,7 +7,7 @@ for E5-small at 48 tokens; the regression takes seconds), and the natural starti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,11 +64,3 @@ def choose_C(X: np.ndarray, y: np.ndarray, k: int, folds: Sequence[tuple[np.ndar
     table = pd.DataFrame(rows)
     best = table.sort_values(["oof_macro_f1", "C"], ascending=[False, True]).iloc[0]
     return ProbeChoice(float(best.C), scores[best.C], table)
-
-
-def embed_many(texts: Sequence[str], name: str, encoder: tuple[Any, Any] | None = None, max_length: int = 128,
-               progress: bool = True) -> np.ndarray:
-    """`registry.embed_texts` with the model's own prefix (`query: ` for E5)."""
-    from lib.core.registry import embed_texts
-
-    return embed_texts(list(texts), name, encoder=encoder, max_length=max_length, progress=progress)

@@ -27,8 +27,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
+
+from lib.core.registry import text_prefix
+from lib.evaluation.metrics import classification_scores
 
 
 @dataclass
@@ -137,7 +140,7 @@ class FineTuneResult:
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Logits of the fine-tuned model on new texts."""
         return predict_logits(self.model, self.tokenizer, texts, self.config.max_length, batch_size, progress,
-                              prefix=_prefix(self.config.model_name))
+                              prefix=text_prefix(self.config.model_name))
 
     def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Save encoder + tokenizer (transformers folder), the head (`head.safetensors`) and `finetune.json`."""
@@ -149,7 +152,7 @@ class FineTuneResult:
         self.tokenizer.save_pretrained(folder)
         save_file({k: v.detach().contiguous() for k, v in self.model.classifier.state_dict().items()},
                   str(folder / "head.safetensors"))
-        meta = {"config": asdict(self.config), "labels": self.labels, "prefix": _prefix(self.config.model_name),
+        meta = {"config": asdict(self.config), "labels": self.labels, "prefix": text_prefix(self.config.model_name),
                 "val_macro_f1": self.val_macro_f1, "val_accuracy": self.val_accuracy, "best_epoch": self.best_epoch,
                 "n_train": self.n_train, **(extra or {})}
         (folder / "finetune.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
@@ -190,12 +193,6 @@ def load_fine_tuned(folder: str | Path) -> FineTunedClassifier:
 def _is_bert(folder: Path) -> bool:
     cfg = json.loads((folder / "config.json").read_text())
     return cfg.get("model_type") == "bert"
-
-
-def _prefix(model_name: str) -> str:
-    from lib.core.registry import text_prefix
-
-    return text_prefix(model_name)
 
 
 class _Encoded:
@@ -268,7 +265,7 @@ def predict_logits(model: Any, tokenizer: Any, texts: Sequence[str], max_length:
 
 
 def _macro_f1(y: np.ndarray, y_hat: np.ndarray, k: int) -> float:
-    return float(f1_score(y, y_hat, average="macro", labels=range(k), zero_division=0))
+    return classification_scores(y, y_hat, labels=range(k))["macro_f1"]
 
 
 def fine_tune(train_texts: Sequence[str], train_y: Sequence[str], val_texts: Sequence[str] | None,
@@ -301,7 +298,7 @@ def fine_tune(train_texts: Sequence[str], train_y: Sequence[str], val_texts: Seq
     set_seed(config.seed)
     tokenizer, model = build_classifier(config.model_name, len(labels), config.dropout, config.freeze_embeddings,
                                         head_init, encoder)
-    prefix = _prefix(config.model_name)
+    prefix = text_prefix(config.model_name)
     y_tr = label_indices(train_y, labels)
     train_ds = _encode(tokenizer, train_texts, config.max_length, y_tr, prefix)
     has_val = val_texts is not None and len(val_texts) > 0
@@ -485,7 +482,7 @@ def measure_step_seconds(model_name: str, texts: Sequence[str], batch_size: int,
     tok, model = build_classifier(model_name, 2, freeze_embeddings=freeze_embeddings, encoder=encoder)
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
-    prefix = _prefix(model_name)
+    prefix = text_prefix(model_name)
     rng = np.random.default_rng(0)
     times = []
     for i in range(steps + 1):
@@ -608,3 +605,19 @@ def set_cpu_threads(n: int = 0) -> int:
         n = max(1, min(cpus, int(cpus - load + 0.5)))
     torch.set_num_threads(n)
     return n
+
+
+def plot_history(history: Sequence[dict[str, float]], title: str = "Training history", ax: Any = None) -> Any:
+    """Validation macro-F1, validation loss and training loss per epoch of one fine-tuning run."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    h = pd.DataFrame(list(history))
+    if len(h):
+        ax.plot(h["epoch"], h["eval_macro_f1"], "o-", label="validation macro-F1")
+        ax.plot(h["epoch"], h["eval_loss"], "s--", label="validation loss")
+        ax.plot(h["epoch"], h["train_loss"], "^:", label="training loss")
+        ax.legend()
+    ax.set(xlabel="epoch", ylabel="macro-F1 (0–1) / cross-entropy", title=title)
+    return ax

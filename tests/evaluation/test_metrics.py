@@ -10,3 +10,16 @@ def test_scores_and_the_full_label_set():
     assert s["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
     # a class absent from the split counts as 0 in the macro average when the label set is given
     assert classification_scores(y_true, y_pred, labels=["a", "b", "c"])["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 3)
+
+
+def test_oof_vs_test_plot_draws_two_bars_per_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from lib.evaluation.plots import plot_oof_vs_test
+
+    table = pd.DataFrame({"model": ["a", "b", "c"], "oof_macro_f1": [0.9, 0.8, 0.7], "test_macro_f1": [0.85, 0.7, 0.6]})
+    ax = plot_oof_vs_test(table)
+    assert len(ax.patches) == 6 and [t.get_text() for t in ax.get_yticklabels()] == ["c", "b", "a"]

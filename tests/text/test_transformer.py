@@ -142,3 +142,14 @@ def test_hpo_runs_trials_and_keeps_the_best():
     assert out.best.val_macro_f1 == pytest.approx(out.trials.val_macro_f1.max())
     assert out.best.test_logits.shape == (len(va_x), 3)
     assert out.trials.learning_rate.between(1e-5, 3e-4).all()
+
+
+def test_history_plot_has_the_three_curves():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lib.text.transformer import plot_history
+
+    ax = plot_history([{"epoch": 1.0, "eval_macro_f1": 0.5, "eval_loss": 1.2, "train_loss": 1.5},
+                       {"epoch": 2.0, "eval_macro_f1": 0.7, "eval_loss": 0.9, "train_loss": 1.0}])
+    assert len(ax.get_lines()) == 3 and ax.get_xlabel() == "epoch"
