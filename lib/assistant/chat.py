@@ -3,8 +3,10 @@
     .venv/bin/python -m lib.assistant.chat --adapter models/assistant/smollm2-135m-instruct-default
     .venv/bin/python -m lib.assistant.chat --adapter ... --message "slt c koi les frè pr 100000 de orange ver mtn"
 
-Each user turn is cleaned, anonymised and normalised like the training data; each answer is generated with the
-study's sampling settings and passed through the guardrails (interventions are printed).
+Each user turn is cleaned, anonymised and normalised like the training data; the router reads the conversation,
+the rules engine computes the facts (fee quote, limits, what to ask) and they go into the prompt as a tool result,
+as in training (`--show-facts` prints them); the answer is generated with the study's sampling settings and passed
+through the guardrails (interventions are printed).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 from lib.assistant.generation import GenerationSettings, generate_answers
 from lib.assistant.guardrails import Guardrail
 from lib.assistant.preprocess import Preprocessor
-from lib.assistant.prompting import build_messages
+from lib.assistant.facts import grounded_messages
 from lib.assistant.rules import BusinessRules
 
 
@@ -31,7 +33,10 @@ class ChatSession:
     rules: BusinessRules = field(default_factory=BusinessRules)
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     guard: bool = True
+    grounded: bool = True  # the rules tool's facts in the prompt (as the adapter was trained)
+    keep_turns: int = 1  # messages of the conversation kept in the prompt (the router reads them all)
     history: list[dict[str, str]] = field(default_factory=list)
+    last_facts: str = ""
 
     def __post_init__(self) -> None:
         self._pre = Preprocessor()
@@ -40,7 +45,8 @@ class ChatSession:
     def reply(self, user_text: str) -> tuple[str, list[str]]:
         """The assistant's answer to one user message, and the guardrail's interventions."""
         self.history.append({"role": "user", "content": self._pre.message("user", user_text)})
-        msgs = build_messages(self.history, self.rules, system=self.system)
+        msgs, _ = grounded_messages(self.history, self.system, self.rules, self.grounded, self.keep_turns)
+        self.last_facts = msgs[-1]["content"] if self.grounded else ""
         ans = generate_answers(self.model, self.tokenizer, [msgs], self.settings, batch_size=1, desc="answer")[0]
         text, actions = ans.text, []
         if self.guard:
@@ -61,7 +67,8 @@ def session_from_adapter(adapter: str, max_new_tokens: int = 96, guard: bool = T
     from lib.assistant.prompting import system_prompt
 
     system = manifest.get("system_prompt") or system_prompt(rules)
-    return ChatSession(model, tok, system, rules, GenerationSettings(max_new_tokens=max_new_tokens, seed=seed), guard)
+    return ChatSession(model, tok, system, rules, GenerationSettings(max_new_tokens=max_new_tokens, seed=seed), guard,
+                       grounded=manifest.get("grounded", True), keep_turns=int(manifest.get("keep_turns", 1)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--no-guardrails", action="store_true", help="show the raw model answer")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--show-facts", action="store_true", help="print the rules tool's facts given to the model")
     args = p.parse_args(argv)
     try:
         session = session_from_adapter(args.adapter, args.max_new_tokens, not args.no_guardrails, args.seed)
@@ -96,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             if not text.strip():
                 return 0
         answer, actions = session.reply(text)
+        if args.show_facts and session.last_facts:
+            print("   [faits] " + session.last_facts.replace("\n", " | "))
         print(f"assistant> {answer}")
         if actions:
             print(f"   [guardrails: {', '.join(actions)}]")

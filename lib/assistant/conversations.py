@@ -5,6 +5,11 @@ the intent, the amount and operators (ground truth for the evaluation) and, per 
 turn must do (`turn_kinds`: "fee_answer", "ask_details", ...). User turns are informal French (SMS
 abbreviations, typos, emojis, some English and Nouchi); every figure in an answer comes from `BusinessRules`.
 The same JSONL from real logs loads with `load_jsonl` (`meta` optional), which counts and reports bad lines.
+
+`meta["turns"]` holds, per assistant turn, what was known when it was written (amount, operators, whether the
+amount is out of range, the account topic): the evaluation oracle derives the expected facts from it, never from
+the text. `ConversationGenerator(templates="heldout")` writes the test conversations with paraphrases and amounts
+that the "train" templates never use, so a model cannot pass the test by recalling training strings.
 """
 from __future__ import annotations
 
@@ -123,9 +128,8 @@ def _fee_answer(rules: BusinessRules, amount: int, src: str, dst: str, rng: rand
            + (f", avec un minimum de {format_fcfa(rules.min_fee)}" if q.capped == "min" else "")
            + (f", plafonnés à {format_fcfa(rules.max_fee)}" if q.capped == "max" else ""))
     opening = rng.choice(["", "Bonjour ! ", "Bien sûr. ", "Avec plaisir. "])
-    return (f"{opening}Pour un transfert de {format_fcfa(q.amount)} de {s} vers {d}, les frais sont de "
-            f"{format_fcfa(q.fee)} ({why}). Vous payez {format_fcfa(q.total)} au total et le destinataire reçoit "
-            f"{format_fcfa(q.amount)}.")
+    return (f"{opening}Pour {format_fcfa(q.amount)} de {s} vers {d}, les frais sont de {format_fcfa(q.fee)} ({why}). "
+            f"Vous payez {format_fcfa(q.total)} au total.")
 
 
 def _out_of_range_answer(rules: BusinessRules, reason: str) -> str:
@@ -147,50 +151,129 @@ def _rates_answer(rules: BusinessRules) -> str:
             f"l'expéditeur.")
 
 
-ACCOUNT = {
-    "create": (["comment on cree un compte", "jveux ouvrir un compte easytransfert", "how to create account",
-                "c comment pr s'inscrire"],
-               "Pour créer un compte, téléchargez l'application EasyTransfert, entrez votre numéro de téléphone, "
-               "validez le code reçu par SMS puis choisissez votre code secret."),
-    "pin": (["g oublié mon code secret", "jai oublié mon mot de passe", "mon code pin ne marche plus",
-             "comment changer mon code"],
-            "Pas d'inquiétude : dans l'application, touchez « Code secret oublié », vérifiez votre identité avec le "
-            "code reçu par SMS et choisissez un nouveau code. Ne partagez jamais votre code secret."),
-    "otp": (["je recois pas le code sms", "le code de validation n'arrive pas", "otp pa reçu"],
-            "Vérifiez que votre numéro est correct et que vous avez du réseau, puis touchez « Renvoyer le code ». "
-            f"Si le code n'arrive toujours pas, écrivez à {SUPPORT}."),
-    "add_number": (["comment ajouter mon numero wave", "je veux ajouter un autre numero", "ajouter compte orange"],
-                   "Dans l'application, ouvrez « Mes comptes » puis « Ajouter un compte », choisissez l'opérateur et "
-                   "validez avec le code reçu par SMS."),
-    "delete": (["je veux supprimer mon compte", "comment fermer mon compte"],
-               f"Pour supprimer votre compte, écrivez à {SUPPORT} depuis le numéro du compte ; la demande est "
-               "traitée après vérification de votre identité."),
+ACCOUNT_ANSWERS = {
+    "create": "Pour créer un compte, téléchargez l'application EasyTransfert, entrez votre numéro de téléphone, "
+              "validez le code reçu par SMS puis choisissez votre code secret.",
+    "pin": "Pas d'inquiétude : dans l'application, touchez « Code secret oublié », vérifiez votre identité avec le "
+           "code reçu par SMS et choisissez un nouveau code. Ne partagez jamais votre code secret.",
+    "otp": "Vérifiez que votre numéro est correct et que vous avez du réseau, puis touchez « Renvoyer le code ». "
+           f"Si le code n'arrive toujours pas, écrivez à {SUPPORT}.",
+    "add_number": "Dans l'application, ouvrez « Mes comptes » puis « Ajouter un compte », choisissez l'opérateur et "
+                  "validez avec le code reçu par SMS.",
+    "delete": f"Pour supprimer votre compte, écrivez à {SUPPORT} depuis le numéro du compte ; la demande est "
+              "traitée après vérification de votre identité.",
 }
-OUT_OF_SCOPE = ["ki va gagner le match ce soir", "tu peux me preter de l'argent", "c koi la meteo demain a abidjan",
-                "tu connais un bon maquis", "aide moi a faire mes devoirs", "kel est le cours du bitcoin",
-                "tu peux recharger mon credit de com", "donne moi un bon plan pour gagner wari"]
 OOS_ANSWER = ("Je suis l'assistant d'EasyTransfert : je peux vous aider pour vos transferts entre MTN, Orange, Moov, "
               "Wave et Trésor Money (frais, limites, suivi d'un transfert) et pour votre compte. Pour le reste, je ne "
               "peux malheureusement pas vous aider.")
 
+# User phrasings. "train" writes the training and validation conversations; "heldout" (other wordings, other
+# operator phrasings) writes the test conversations only. Slots: {a} amount, {p} operators, {t} transaction id.
+TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "train": {
+        "fee": ["je vx savoir c koi les frè pr {a} {p}", "cmb les frais pr {a} {p}",
+                "si j'envoie {a} {p} ça fait combien de frais", "frais {a} {p} ?", "jveux envoyer {a} {p}, c combien"],
+        "fee_no_pair": ["c koi les frè pr {a}", "combien ça coute pr envoyer {a}", "frais pour {a} ?",
+                        "how much pour send {a}"],
+        "pair": ["de {s} vers {d}", "de {s} ver {d}", "{s} vers {d}", "{s} to {d}", "depuis {s} sur {d}",
+                 "de {s} a {d}", "{s} → {d}"],
+        "pair_same": ["entre deux comptes {s}"],
+        "thanks": ["ok mrc", "merci bcp", "d'accord merci 👍", "ok c compris", "thanks"],
+        "limits": ["c combien le max kon peut envoyer", "quel est le montant minimum", "limite de transfert ?",
+                   "what is the max transfer", "cmb on peut envoyer par jour"],
+        "limits_amount": ["je peux envoyer {a} en une fois ?"],
+        "failed": ["mon transfert a échoué", "le transfert na pas marché", "transaction echouée mais on m'a débité",
+                   "c gâté, mon transfert a raté"],
+        "late": ["g envoyé depuis 2h ça n'est pas arrivé", "mon transfert est en attente depuis ce matin",
+                 "le destinataire a tjr rien reçu", "l'argent n'est pas arrivé depuis hier"],
+        "details": ["id {t}, {a} {p}", "c'est {t} montant {a} {p}", "ref {t} / {a} / {p}"],
+        "details_inline": [", id {t}, {a} {p}"],
+        "account_create": ["comment on cree un compte", "jveux ouvrir un compte easytransfert", "how to create account",
+                           "c comment pr s'inscrire"],
+        "account_pin": ["g oublié mon code secret", "jai oublié mon mot de passe", "mon code pin ne marche plus",
+                        "comment changer mon code"],
+        "account_otp": ["je recois pas le code sms", "le code de validation n'arrive pas", "otp pa reçu"],
+        "account_add_number": ["comment ajouter mon numero wave", "je veux ajouter un autre numero",
+                               "ajouter compte orange"],
+        "account_delete": ["je veux supprimer mon compte", "comment fermer mon compte"],
+        "support": ["vs etes dispo quand", "comment joindre le service client", "je veux parler a un agent",
+                    "le support ouvre a quelle heure", "how to contact support"],
+        "rates": ["c koi le pourcentage des frais", "vos frais c combien en %", "les frais sont calculés comment",
+                  "frais entre 2 operateurs différents ?"],
+        "out_of_scope": ["ki va gagner le match ce soir", "tu peux me preter de l'argent",
+                         "c koi la meteo demain a abidjan", "tu connais un bon maquis", "aide moi a faire mes devoirs",
+                         "kel est le cours du bitcoin", "tu peux recharger mon credit de com",
+                         "donne moi un bon plan pour gagner wari"],
+    },
+    "heldout": {
+        "fee": ["slt combien je paie si j'envoie {a} {p}", "ça me coûte cb pr transférer {a} {p}",
+                "quel est le tarif pour {a} {p}", "je dois payer combien de frais pour {a} {p}",
+                "c'est combien la commission sur {a} {p}"],
+        "fee_no_pair": ["combien de frais sur {a}", "je veux transférer {a}, ça fait cmb de frais", "tarif pr {a} ?"],
+        "pair": ["du {s} au {d}", "de mon {s} vers un {d}", "{s} pour {d}", "de {s} jusqu'à {d}", "{s} > {d}"],
+        "pair_same": ["sur le même réseau {s}", "de mon {s} à un autre {s}"],
+        "thanks": ["super merci", "ok je vois, merci", "parfait 👍", "merci beaucoup"],
+        "limits": ["jusqu'à combien je peux transférer", "c quoi le plafond par envoi", "montant mini pour un transfert ?",
+                   "y a une limite sur les envois ?"],
+        "limits_amount": ["on peut envoyer {a} d'un coup ?"],
+        "failed": ["mon envoi n'est pas passé", "transfert bloqué et j'ai été débité", "erreur pendant le transfert"],
+        "late": ["toujours rien reçu après 3h", "le transfert est en cours depuis longtemps",
+                 "mon destinataire attend toujours l'argent"],
+        "details": ["voici l'id {t}, j'ai envoyé {a} {p}", "{t} | {a} | {p}"],
+        "details_inline": [", la ref c'est {t}, {a} {p}"],
+        "account_create": ["comment m'inscrire sur l'appli", "je veux un compte easytransfert, je fais comment"],
+        "account_pin": ["je me souviens plus de mon code secret", "code secret perdu"],
+        "account_otp": ["le sms de confirmation arrive pas", "j'ai jamais reçu le code"],
+        "account_add_number": ["je veux lier mon compte moov", "rajouter un numéro dans l'appli"],
+        "account_delete": ["supprimer mon compte easytransfert svp", "je veux plus de mon compte, supprimez le"],
+        "support": ["vous êtes joignables à quelle heure", "je veux parler à quelqu'un du service client"],
+        "rates": ["vous prenez combien de pourcentage", "comment vous calculez les frais"],
+        "out_of_scope": ["tu peux me conseiller un film", "c'est quoi le prix du riz", "tu sais cuisiner l'attiéké"],
+    },
+}
+SMALL_AMOUNTS = {"train": (50, 75, 90), "heldout": (60, 80, 95)}
+
+
+def heldout_amount(amount: int) -> bool:
+    """Whether an amount belongs to the held-out values (test only): hundreds ≡ 3 (mod 7)."""
+    return (amount // 100) % 7 == 3
+
 
 @dataclass
 class ConversationGenerator:
-    """Deterministic generator of support conversations consistent with `rules`."""
+    """Deterministic generator of support conversations consistent with `rules`.
+
+    `templates="train"` (training/validation) or `"heldout"` (test: other paraphrases and amounts).
+    """
 
     rules: BusinessRules = DEFAULT_RULES
     seed: int = 0
     noise: float = 0.5
+    templates: str = "train"
+
+    def __post_init__(self) -> None:
+        if self.templates not in TEMPLATES:
+            raise ValueError(f"templates must be one of {sorted(TEMPLATES)}, got {self.templates!r}")
+        self._t = TEMPLATES[self.templates]
 
     def _amount(self, rng: random.Random, allow_out_of_range: bool = True) -> int:
+        heldout = self.templates == "heldout"
         r = rng.random()
         if allow_out_of_range and r < 0.06:
-            return rng.choice([rng.randrange(1_600_000, 5_000_001, 100_000), rng.choice([50, 75, 90])])
-        if r < 0.15:  # boundaries and round values people actually send
+            if rng.random() < 0.5:
+                return rng.choice(SMALL_AMOUNTS[self.templates])
+            while True:
+                big = rng.randrange(1_600_000, 5_000_001, 100_000)
+                if heldout_amount(big) == heldout:
+                    return big
+        if r < 0.15 and not heldout:  # boundaries and round values people actually send
             return rng.choice([100, 500, 1000, 2500, 25_000, 50_000, 1_500_000])
-        scale = rng.choice([1_000, 5_000, 10_000, 50_000, 100_000, 500_000])
-        step = 100 if scale <= 10_000 else 1_000 if scale <= 100_000 else 50_000
-        return max(self.rules.min_amount, min(self.rules.max_amount, rng.randrange(step, scale * 3 + 1, step)))
+        while True:
+            scale = rng.choice([1_000, 5_000, 10_000, 50_000, 100_000, 500_000])
+            step = 100 if scale <= 10_000 else 1_000 if scale <= 100_000 else 50_000
+            amount = max(self.rules.min_amount, min(self.rules.max_amount, rng.randrange(step, scale * 3 + 1, step)))
+            if heldout_amount(amount) == heldout:
+                return amount
 
     def _pair(self, rng: random.Random) -> tuple[str, str]:
         keys = [op.key for op in self.rules.operators]
@@ -200,106 +283,101 @@ class ConversationGenerator:
     def _pair_text(self, rng: random.Random, src: str, dst: str) -> str:
         s, d = _op_text(rng, self.rules, src), _op_text(rng, self.rules, dst)
         if src == dst and rng.random() < 0.4:
-            return f"entre deux comptes {s}"
-        return rng.choice([f"de {s} vers {d}", f"de {s} ver {d}", f"{s} vers {d}", f"{s} to {d}",
-                           f"depuis {s} sur {d}", f"de {s} a {d}", f"{s} → {d}"])
+            return rng.choice(self._t["pair_same"]).format(s=s)
+        return rng.choice(self._t["pair"]).format(s=s, d=d)
 
     def conversation(self, index: int) -> dict[str, Any]:
         """Conversation number `index` (the same for a given seed, whatever else is generated)."""
-        rng = random.Random(f"{self.seed}-{index}")
+        rng = random.Random(f"{self.seed}-{index}" if self.templates == "train" else f"{self.seed}-{self.templates}-{index}")
+        t = self._t
         intent = rng.choices(INTENTS, weights=INTENT_WEIGHTS)[0]
         msgs: list[dict[str, str]] = []
         kinds: list[str] = []
+        turns: list[dict[str, Any]] = []
         meta: dict[str, Any] = {"intent": intent, "amount": None, "src": None, "dst": None}
 
         def user(core: str, **slots: str) -> None:
             msgs.append({"role": "user", "content": _user(rng, core, self.noise, **slots)})
 
-        def bot(text: str, kind: str) -> None:
+        def bot(text: str, kind: str, **known: Any) -> None:
             msgs.append({"role": "assistant", "content": text})
             kinds.append(kind)
+            turns.append({"kind": kind, "intent": intent, "amount": None, "src": None, "dst": None, **known})
 
         if intent == "fees":
             amount, (src, dst) = self._amount(rng), self._pair(rng)
             meta.update(amount=amount, src=src, dst=dst)
             a = _amount_text(rng, amount)
-            if rng.random() < 0.25:  # operators missing: ask, then answer
-                user(rng.choice(["c koi les frè pr {a}", "combien ça coute pr envoyer {a}", "frais pour {a} ?",
-                                 "how much pour send {a}"]), a=a)
+            if rng.random() < 0.25 and self.rules.check_amount(amount) is None:  # operators missing: ask, then answer
+                user(rng.choice(t["fee_no_pair"]), a=a)
                 bot("Pour vous donner les frais exacts, de quel opérateur envoyez-vous et vers quel opérateur ?",
-                    "ask_operators")
+                    "ask_operators", amount=amount)
                 user("{p}", p=self._pair_text(rng, src, dst))
             else:
-                pair = self._pair_text(rng, src, dst)
-                user(rng.choice(["je vx savoir c koi les frè pr {a} {p}", "cmb les frais pr {a} {p}",
-                                 "si j'envoie {a} {p} ça fait combien de frais", "frais {a} {p} ?",
-                                 "jveux envoyer {a} {p}, c combien"]), a=a, p=pair)
+                user(rng.choice(t["fee"]), a=a, p=self._pair_text(rng, src, dst))
             reason = self.rules.check_amount(amount)
             if reason:
-                bot(_out_of_range_answer(self.rules, reason), "limit_answer")
+                bot(_out_of_range_answer(self.rules, reason), "limit_answer", amount=amount, src=src, dst=dst,
+                    reason=reason)
             else:
-                bot(_fee_answer(self.rules, amount, src, dst, rng), "fee_answer")
+                bot(_fee_answer(self.rules, amount, src, dst, rng), "fee_answer", amount=amount, src=src, dst=dst)
             if rng.random() < 0.3:
-                user(rng.choice(["ok mrc", "merci bcp", "d'accord merci 👍", "ok c compris", "thanks"]))
+                user(rng.choice(t["thanks"]))
                 bot(rng.choice(["Avec plaisir ! Bonne journée 😊", "Je vous en prie, à bientôt sur EasyTransfert !"]),
                     "closing")
         elif intent == "limits":
-            user(rng.choice(["c combien le max kon peut envoyer", "quel est le montant minimum", "limite de transfert ?",
-                             "je peux envoyer 2 millions en une fois ?", "what is the max transfer",
-                             "cmb on peut envoyer par jour"]))
-            if "2 millions" in msgs[-1]["content"]:
-                meta["amount"] = 2_000_000
-                bot(_out_of_range_answer(self.rules, "above_max"), "limit_answer")
+            if rng.random() < 0.2:  # "can I send 2 million at once?": above the maximum
+                amount = rng.choice([2_000_000, 3_000_000]) if self.templates == "train" else rng.choice([2_500_000, 4_000_000])
+                meta["amount"] = amount
+                user(rng.choice(t["limits_amount"]), a=_amount_text(rng, amount))
+                bot(_out_of_range_answer(self.rules, "above_max"), "limit_answer", amount=amount, reason="above_max")
             else:
+                user(rng.choice(t["limits"]))
                 bot(_limits_answer(self.rules), "limit_answer")
         elif intent in ("failed_transfer", "late_transfer"):
             amount, (src, dst) = self._amount(rng, allow_out_of_range=False), self._pair(rng)
             meta.update(amount=amount, src=src, dst=dst)
             txn = _txn_id(rng)
-            problem = (["mon transfert a échoué", "le transfert na pas marché", "transaction echouée mais on m'a débité",
-                        "c gâté, mon transfert a raté"] if intent == "failed_transfer" else
-                       ["g envoyé depuis 2h ça n'est pas arrivé", "mon transfert est en attente depuis ce matin",
-                        "le destinataire a tjr rien reçu", "l'argent n'est pas arrivé depuis hier"])
+            problem = t["failed"] if intent == "failed_transfer" else t["late"]
             a, pair = _amount_text(rng, amount), self._pair_text(rng, src, dst)
             if rng.random() < 0.2:  # details given at once: no need to ask
-                user(rng.choice(problem) + ", id {t}, {a} {p}", t=txn, a=a, p=pair)
+                user(rng.choice(problem) + rng.choice(t["details_inline"]), t=txn, a=a, p=pair)
             else:
                 user(rng.choice(problem))
                 bot(rng.choice(ASK_DETAILS), "ask_details")
-                user(rng.choice(["id {t}, {a} {p}", "c'est {t} montant {a} {p}", "ref {t} / {a} / {p}"]),
-                     t=txn, a=a, p=pair)
+                user(rng.choice(t["details"]), t=txn, a=a, p=pair)
             name = rng.choice(FIRST_NAMES) + " " + rng.choice(LAST_NAMES)
             if rng.random() < 0.25:
                 msgs[-1]["content"] += rng.choice([f", je m'appelle {name}", f", numéro {_phone(rng)}"])
             s, d = self.rules.operator(src).name, self.rules.operator(dst).name
+            # Short answers: a chat on a phone, and every token costs generation time on a CPU.
             if intent == "failed_transfer":
-                text = (f"Merci. J'ai bien noté le transfert {txn} de {format_fcfa(amount)} de {s} vers {d}. "
-                        "Un transfert échoué est remboursé automatiquement sur votre compte d'envoi, frais compris. "
-                        f"Si ce n'est pas le cas sous 24h, écrivez à {SUPPORT} avec cet identifiant.")
+                text = (f"Merci. Le transfert {txn} de {format_fcfa(amount)} de {s} vers {d} a échoué. Il est "
+                        "remboursé automatiquement sur votre compte d'envoi, frais compris. Sinon, sous 24h, écrivez "
+                        "à notre support WhatsApp (24h/24, 7j/7).")
             else:
                 text = (f"Merci. Le transfert {txn} de {format_fcfa(amount)} de {s} vers {d} est en cours de "
-                        "vérification. La plupart des transferts en attente sont finalisés en quelques minutes ; "
-                        f"si le destinataire n'a rien reçu sous 24h, écrivez à {SUPPORT} avec cet identifiant.")
-            bot(text, "transfer_followup")
+                        "vérification, la plupart arrivent en quelques minutes. Sans réception sous 24h, écrivez à "
+                        "notre support WhatsApp (24h/24, 7j/7).")
+            bot(text, "transfer_followup", amount=amount, src=src, dst=dst)
         elif intent == "account":
-            key = rng.choice(sorted(ACCOUNT))
-            questions, answer = ACCOUNT[key]
+            key = rng.choice(sorted(ACCOUNT_ANSWERS))
             meta["topic"] = key
-            user(rng.choice(questions))
-            bot(answer, "account_answer")
+            user(rng.choice(t[f"account_{key}"]))
+            bot(ACCOUNT_ANSWERS[key], "account_answer", topic=key)
         elif intent == "support":
-            user(rng.choice(["vs etes dispo quand", "comment joindre le service client", "je veux parler a un agent",
-                             "le support ouvre a quelle heure", "how to contact support"]))
+            user(rng.choice(t["support"]))
             bot(f"Vous pouvez écrire à {SUPPORT}, depuis la rubrique Aide de l'application.", "support_answer")
         elif intent == "rates":
-            user(rng.choice(["c koi le pourcentage des frais", "vos frais c combien en %", "les frais sont calculés comment",
-                             "frais entre 2 operateurs différents ?"]))
+            user(rng.choice(t["rates"]))
             bot(_rates_answer(self.rules), "rates_answer")
         else:
-            user(rng.choice(OUT_OF_SCOPE))
+            user(rng.choice(t["out_of_scope"]))
             bot(OOS_ANSWER, "out_of_scope")
         meta["turn_kinds"] = kinds
-        return {"id": f"conv-{self.seed}-{index:05d}", "messages": msgs, "meta": meta}
+        meta["turns"] = turns
+        meta["templates"] = self.templates
+        return {"id": f"conv-{self.seed}-{self.templates[0]}{index:05d}", "messages": msgs, "meta": meta}
 
     def generate(self, n: int) -> list[dict[str, Any]]:
         """`n` conversations (deterministic)."""

@@ -45,3 +45,21 @@ def load_conversations(data_dir_param: str, n_demo: int, seed: int, rules: Busin
     save_jsonl(ConversationGenerator(rules=rules, seed=seed).generate(n_demo), path)
     records, report = load_jsonl(path)
     return ConversationData(records, report, "demo", "EasyTransfert-style conversations (synthetic, generated)", path)
+
+
+def heldout_test_set(n: int, seed: int, rules: BusinessRules = DEFAULT_RULES) -> list[dict[str, Any]]:
+    """`n` test conversations written with the held-out paraphrases and amounts (never in training).
+
+    Another seed stream than the training set, so no conversation is shared; each assistant turn carries its
+    generation record (`meta["turns"]`) for the oracle.
+    """
+    return ConversationGenerator(rules=rules, seed=seed, templates="heldout").generate(n)
+
+
+def sample_items(items: list[Any], n: int, seed: int) -> list[Any]:
+    """A seeded random subset of `n` items in their natural proportions (all when `n` is 0 or too large)."""
+    import random
+
+    if not n or n >= len(items):
+        return list(items)
+    return random.Random(seed).sample(list(items), n)

@@ -170,6 +170,47 @@ def _trainer_class():
     return AssistantOnlyTrainer
 
 
+def _validation_callback(model: Any, tokenizer: Any, data: list[Encoded], every: int, batch_size: int):
+    """A Trainer callback: validation loss every `every` steps (and at the last), best adapter weights kept."""
+    from transformers import TrainerCallback
+
+    from lib.assistant.evaluate import perplexity
+
+    class ValidationLoss(TrainerCallback):
+        def __init__(self) -> None:
+            self.history: list[tuple[int, float]] = []
+            self.best: tuple[int, float] | None = None
+            self.best_state: dict[str, Any] | None = None
+
+        def evaluate(self, step: int) -> float:
+            model.eval()
+            loss = perplexity(model, tokenizer, data, batch_size, desc=f"validation @ step {step}",
+                              leave=False)["nll"]
+            model.train()
+            self.history.append((step, loss))
+            if self.best is None or loss < self.best[1]:
+                self.best = (step, loss)
+                self.best_state = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
+            return loss
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % every == 0 or state.global_step >= state.max_steps:
+                loss = self.evaluate(state.global_step)
+                state.log_history.append({"step": state.global_step, "eval_loss": loss})
+
+        def restore_best(self) -> None:
+            if self.best_state is None:
+                return
+            params = dict(model.named_parameters())
+            import torch
+
+            with torch.no_grad():
+                for k, v in self.best_state.items():
+                    params[k].copy_(v)
+
+    return ValidationLoss()
+
+
 @dataclass
 class TrainResult:
     """What a fine-tuning run produced."""
@@ -181,11 +222,19 @@ class TrainResult:
     examples_seen: int
     tokens_seen: int
     parameters: dict[str, int] = field(default_factory=dict)
+    best_step: int | None = None  # the step whose adapter was kept (lowest validation loss)
+    best_validation_loss: float | None = None
+    validation: list[tuple[int, float]] = field(default_factory=list)
 
 
 def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str | Path,
-               settings: TrainSettings | None = None, manifest: dict[str, Any] | None = None) -> TrainResult:
-    """Fine-tune the LoRA adapters of `model` (a peft model) on `train`; save them to `output_dir`."""
+               settings: TrainSettings | None = None, manifest: dict[str, Any] | None = None,
+               validation: list[Encoded] | None = None, eval_every: int = 20, eval_batch: int = 8) -> TrainResult:
+    """Fine-tune the LoRA adapters of `model` (a peft model) on `train`; save them to `output_dir`.
+
+    With `validation`, the validation loss (assistant tokens) is measured every `eval_every` steps and at the
+    end, and the adapter of the step with the lowest validation loss is the one kept and saved.
+    """
     import torch
     from transformers import TrainingArguments
 
@@ -210,24 +259,31 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
         report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False, bf16=s.bf16,
         use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if s.group_by_length else "random", **extra)
+    val_cb = _validation_callback(model, tokenizer, validation, eval_every, eval_batch) if validation else None
     trainer = _trainer_class()(model=model, args=args, train_dataset=data,
-                               data_collator=lambda b: collate(b, tokenizer.pad_token_id))
+                               data_collator=lambda b: collate(b, tokenizer.pad_token_id),
+                               callbacks=[val_cb] if val_cb else None)
     trainer.model_accepts_loss_kwargs = True  # so the Trainer counts target tokens across accumulation steps
     model.train()
     t0 = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - t0
     model.eval()
+    if val_cb is not None:
+        val_cb.restore_best()
     steps = int(out.global_step)
     seen = min(steps * s.effective_batch, len(data) * math.ceil(max(s.epochs, 1)))
     tokens = sum(len(e.input_ids) for e in data.examples) * (seen / len(data))
     model.save_pretrained(output_dir, safe_serialization=True)
     tokenizer.save_pretrained(output_dir)
+    best = val_cb.best if val_cb is not None else None
     result = TrainResult(output_dir, list(trainer.state.log_history), round(seconds, 2), steps, int(seen),
-                         int(tokens), trainable_parameters(model))
+                         int(tokens), trainable_parameters(model), best[0] if best else None,
+                         best[1] if best else None, list(val_cb.history) if val_cb is not None else [])
     record = {"settings": asdict(s), "effective_batch": s.effective_batch, "train_seconds": result.train_seconds,
               "steps": steps, "examples_seen": result.examples_seen, "log_history": result.log_history,
-              "parameters": result.parameters, **(manifest or {})}
+              "parameters": result.parameters, "best_step": result.best_step,
+              "best_validation_loss": result.best_validation_loss, **(manifest or {})}
     (output_dir / "training_manifest.json").write_text(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     return result
 

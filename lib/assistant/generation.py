@@ -34,8 +34,9 @@ class GenerationSettings:
 
 
 _ARTEFACTS = re.compile(r"<\|im_start\|>|<\|im_end\|>|<\|eot_id\|>|<\|start_header_id\|>|<\|end_header_id\|>|"
-                        r"<\|begin_of_text\|>|<\|end_of_text\|>|<\|endoftext\|>|</?s>")
-_NEXT_TURN = re.compile(r"(?:<\|im_start\|>|<\|start_header_id\|>|\n(?:user|utilisateur|client|assistant)\s*[:\n])",
+                        r"<\|begin_of_text\|>|<\|end_of_text\|>|<\|endoftext\|>|</?s>|<eos>|<bos>|<pad>|<end_of_turn>")
+_NEXT_TURN = re.compile(r"(?:<\|im_start\|>|<\|start_header_id\|>|<start_of_turn>|"
+                        r"\n(?:user|utilisateur|client|assistant|outil|tool|syst[eè]me|service client)\s*[:\n])",
                         re.IGNORECASE)
 _ROLE_PREFIX = re.compile(r"^\s*(?:assistant|assistante|bot|réponse|EasyTransfert)\s*[:\n]\s*", re.IGNORECASE)
 
@@ -57,8 +58,9 @@ class Answer:
     raw: str
     text: str
     n_new_tokens: int
-    latency_s: float
+    latency_s: float  # the batch's wall time / its size: machine time per answer
     guarded: GuardResult | None = None
+    wait_s: float = 0.0  # the batch's wall time: how long each of its requests waited
 
 
 def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[str, str]]],
@@ -66,8 +68,9 @@ def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[s
                      desc: str = "generate") -> list[Answer]:
     """Generate the next assistant turn for each message list (already holding the system prompt).
 
-    Prompts are left-padded and generated in batches; `latency_s` is the batch's wall time divided by its size
-    (the time per answer this machine delivers at that batch size).
+    Prompts are sorted by length, left-padded and generated in batches (answers come back in the input order);
+    `latency_s` is the batch's wall time divided by its size (the machine time per answer at that batch size),
+    `wait_s` the batch's wall time (what each request in it waited; with `batch_size=1`, the latency).
     """
     import torch
 
@@ -77,11 +80,13 @@ def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[s
         tokenizer.pad_token = tokenizer.eos_token
     stop_ids = [tokenizer.eos_token_id] + [tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|eot_id|>")
                                            if t in tokenizer.get_vocab()]
-    out: list[Answer] = []
+    out: dict[int, Answer] = {}
     model.eval()
-    for i in tqdm(range(0, len(conversations), batch_size), desc=desc):
-        chunk = conversations[i:i + batch_size]
-        prompts = [render_prompt(tokenizer, msgs) for msgs in chunk]
+    texts = [render_prompt(tokenizer, msgs) for msgs in conversations]
+    order = sorted(range(len(texts)), key=lambda k: len(tokenizer(texts[k], add_special_tokens=False)["input_ids"]))
+    for i in tqdm(range(0, len(order), batch_size), desc=desc):
+        idx = order[i:i + batch_size]
+        prompts = [texts[k] for k in idx]
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         torch.manual_seed(s.seed + i)
         t0 = time.perf_counter()
@@ -90,13 +95,13 @@ def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[s
                                  pad_token_id=tokenizer.pad_token_id)
         dt = time.perf_counter() - t0
         new = gen[:, enc["input_ids"].shape[1]:]
-        for row in new:
+        for k, row in zip(idx, new):
             ids = row.tolist()
-            n = next((k + 1 for k, t in enumerate(ids) if t in stop_ids), len(ids))
+            n = next((j + 1 for j, t in enumerate(ids) if t in stop_ids), len(ids))
             raw = tokenizer.decode(ids[:n], skip_special_tokens=False)
-            out.append(Answer(raw=raw, text=postprocess(raw), n_new_tokens=n, latency_s=dt / len(chunk)))
+            out[k] = Answer(raw=raw, text=postprocess(raw), n_new_tokens=n, latency_s=dt / len(idx), wait_s=dt)
     tokenizer.padding_side = "right"
-    return out
+    return [out[k] for k in range(len(texts))]
 
 
 def guard_answers(answers: list[Answer], contexts: list[list[dict[str, str]]], guard: Guardrail) -> list[Answer]:

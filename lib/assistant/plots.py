@@ -44,18 +44,23 @@ def plot_token_lengths(lengths: dict[str, list[int]], max_length: int, ax=None):
     return ax
 
 
-def plot_loss_curve(log_history: list[dict[str, Any]], ax=None):
-    """Training loss (assistant tokens, nats/token) per optimiser step, with the learning rate."""
+def plot_loss_curve(log_history: list[dict[str, Any]], ax=None, best_step: int | None = None):
+    """Training and validation loss (assistant tokens, nats/token) per optimiser step, with the learning rate."""
     import matplotlib.pyplot as plt
 
     steps = [h["step"] for h in log_history if "loss" in h]
     losses = [h["loss"] for h in log_history if "loss" in h]
     lrs = [h.get("learning_rate", np.nan) for h in log_history if "loss" in h]
+    val = [(h["step"], h["eval_loss"]) for h in log_history if "eval_loss" in h]
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(steps, losses, marker="o", label="training loss")
+    ax.plot(steps, losses, lw=1, alpha=0.8, label="training loss (per step)")
+    if val:
+        ax.plot(*zip(*val), marker="o", c="C1", label="validation loss")
+    if best_step is not None:
+        ax.axvline(best_step, c="C1", ls="--", lw=1, label=f"kept: step {best_step}")
     ax.set(xlabel="optimiser step (effective batch)", ylabel="loss (nats per assistant token)",
-           title="LoRA fine-tuning: training loss")
+           title="LoRA fine-tuning: learning curve")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax2 = ax.twinx()
     ax2.plot(steps, lrs, c="grey", ls=":", label="learning rate")

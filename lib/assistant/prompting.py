@@ -82,11 +82,17 @@ class Encoded:
     n_target: int
 
 
-def encode_for_training(tokenizer: Any, messages: list[dict[str, str]], max_length: int = MAX_LENGTH) -> Encoded:
-    """Token ids and labels (-100 outside assistant turns); right-truncated to `max_length` tokens."""
+def encode_for_training(tokenizer: Any, messages: list[dict[str, str]], max_length: int = MAX_LENGTH,
+                        last_only: bool = False) -> Encoded:
+    """Token ids and labels (-100 outside assistant turns, or outside the last one with `last_only`).
+
+    Right-truncated to `max_length` tokens.
+    """
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("encode_for_training needs a fast tokenizer (character offsets)")
     text, spans = assistant_spans(tokenizer, messages)
+    if last_only:
+        spans = spans[-1:]
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids, offsets = enc["input_ids"], enc["offset_mapping"]
     labels = []
@@ -106,19 +112,42 @@ def encode_records(tokenizer: Any, records: list[dict[str, Any]], rules: Busines
             for r in records]
 
 
-def compact_system_prompt(rules: BusinessRules = DEFAULT_RULES) -> str:
-    """A short system prompt (who, which app, which operators), for CPU runs where every token costs.
+GROUNDING_INSTRUCTION = "Utilise exactement les faits du message « tool », sans en ajouter."
 
-    The figures are then learnt from the answers in training and enforced by the guardrails.
+
+def turn_examples(records: list[dict[str, Any]], system: str, rules: BusinessRules = DEFAULT_RULES,
+                  with_facts: bool = True, keep_turns: int = 0) -> list[list[dict[str, str]]]:
+    """One example per assistant turn: system prompt, the conversation before it, the rules tool's facts (computed
+    by the router from that conversation, as at answer time) and the answer as the last message."""
+    from lib.assistant.facts import grounded_messages
+
+    out = []
+    for rec in records:
+        msgs = rec["messages"]
+        for i, m in enumerate(msgs):
+            if m["role"] == "assistant" and i > 0:
+                prompt, _ = grounded_messages(msgs[:i], system, rules, with_facts, keep_turns)
+                out.append(prompt + [{"role": "assistant", "content": m["content"]}])
+    return out
+
+
+def encode_turns(tokenizer: Any, examples: list[list[dict[str, str]]], max_length: int = MAX_LENGTH) -> list[Encoded]:
+    """Encode `turn_examples` with the loss on the last answer only."""
+    return [encode_for_training(tokenizer, ex, max_length, last_only=True) for ex in examples]
+
+
+def compact_system_prompt(rules: BusinessRules = DEFAULT_RULES) -> str:
+    """A short system prompt (who, which app), for CPU runs where every token costs.
+
+    The figures come from the rules tool's facts block; without it, from what training taught.
     """
-    return (f"Tu es l'assistant du service client d'EasyTransfert (transferts d'argent mobile entre "
-            f"{', '.join(rules.operator_names)}). Réponds en français, poliment et brièvement.")
+    return "Tu es l'assistant client d'EasyTransfert (transferts d'argent mobile). Réponds en français, brièvement."
 
 
 def system_prompt_for(style: str, rules: BusinessRules = DEFAULT_RULES) -> str:
-    """"full" (every rule, the study's prompt) or "compact" (context only)."""
+    """"full" (every rule, the study's prompt) or "compact" (context only), with the grounding instruction."""
     if style == "full":
-        return system_prompt(rules)
+        return system_prompt(rules) + " " + GROUNDING_INSTRUCTION
     if style == "compact":
-        return compact_system_prompt(rules)
+        return compact_system_prompt(rules) + " " + GROUNDING_INSTRUCTION
     raise ValueError(f"system prompt style must be 'full' or 'compact', got {style!r}")
