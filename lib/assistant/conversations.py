@@ -267,7 +267,7 @@ class ConversationGenerator:
                 if heldout_amount(big) == heldout:
                     return big
         if r < 0.15 and not heldout:  # boundaries and round values people actually send
-            return rng.choice([100, 500, 1000, 2500, 25_000, 50_000, 1_500_000])
+            return rng.choice([a for a in (100, 500, 1000, 2500, 25_000, 50_000, 1_500_000) if not heldout_amount(a)])
         while True:
             scale = rng.choice([1_000, 5_000, 10_000, 50_000, 100_000, 500_000])
             step = 100 if scale <= 10_000 else 1_000 if scale <= 100_000 else 50_000
@@ -327,7 +327,7 @@ class ConversationGenerator:
                     "closing")
         elif intent == "limits":
             if rng.random() < 0.2:  # "can I send 2 million at once?": above the maximum
-                amount = rng.choice([2_000_000, 3_000_000]) if self.templates == "train" else rng.choice([2_500_000, 4_000_000])
+                amount = rng.choice([2_000_000, 3_000_000]) if self.templates == "train" else rng.choice([2_500_000, 3_200_000])
                 meta["amount"] = amount
                 user(rng.choice(t["limits_amount"]), a=_amount_text(rng, amount))
                 bot(_out_of_range_answer(self.rules, "above_max"), "limit_answer", amount=amount, reason="above_max")

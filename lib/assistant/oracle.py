@@ -45,7 +45,7 @@ _NUMBER = re.compile(
     r"(?<![\w.,])(?P<num>\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+(?:,\d+)?)(?![\d])(?P<mult>" + _MULT + r")?"
     r"(?P<unit>" + _UNIT + r"|\s?%|\s?pour\s?cent|\s?(?:euros?|€|dollars?|\$|usd)|"
     r"\s?(?:h|heures?|j|jours?|min|minutes?|semaines?|mois)(?![a-z])|)", re.IGNORECASE)
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}|(?<![\w.])(?:\+?\d[ .-]?){8,}(?!\d)", re.IGNORECASE)
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}|(?<![\w.])\+?(?:\d[ .-]?){7,}\d(?!\d)", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
@@ -153,7 +153,9 @@ class Verdict:
 def judge(answer: str, expected: Expected) -> Verdict:
     """Check one answer against the expected facts of its turn."""
     folded = fold(answer)
-    figures = read_figures(answer)
+    contacts = list(_CONTACT.finditer(answer))
+    # Digits of a phone number are a contact, not figures.
+    figures = [f for f in read_figures(answer) if not any(f.text.strip() in m.group(0) for m in contacts)]
     money = {f.value for f in figures if f.kind in ("money", "bare")}
     missing = [name for name, v in expected.state.items()
                if not any(abs(f.value - v) < 1e-6 for f in figures if f.kind in ("money", "bare", "percent"))]
@@ -171,7 +173,7 @@ def judge(answer: str, expected: Expected) -> Verdict:
             wrong.append(f"figure {f.text}")
         elif f.kind == "bare" and f.value >= 10 and f.value not in expected.allowed_money | expected.allowed_durations:
             wrong.append(f"figure {f.text}")  # "les frais sont de 30." states a fee without its unit
-    for m in _CONTACT.finditer(answer):
+    for m in contacts:
         wrong.append(f"contact {m.group(0)}")
     fee_ok = None
     if "fee" in expected.state:

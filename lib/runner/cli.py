@@ -22,6 +22,7 @@ import yaml
 from lib.core.paths import project_root
 from lib.core.run import git_commit, package_versions
 from lib.runner.index import write_index
+from lib.runner.reference import REFERENCE_NAME, budgets_for, load_reference
 
 INJECTED = ("PROFILE", "DATA_DIR")
 
@@ -53,8 +54,8 @@ def discover_notebooks(folder: Path) -> dict[str, Path]:
 def load_profile(configs: Path, profile: str) -> dict[str, Any]:
     """Read `configs/<profile>.yaml` (a `common` section plus one section per notebook stem)."""
     path = configs / f"{profile}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in configs.glob("*.yaml"))
+    if not path.is_file() or profile == REFERENCE_NAME:  # reference.yaml: goals and budgets, not a profile
+        known = sorted(p.stem for p in configs.glob("*.yaml") if p.stem != REFERENCE_NAME)
         raise UsageError(f"unknown profile {profile!r}: no {path}. Known profiles: {', '.join(known)}")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
@@ -140,6 +141,13 @@ def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) ->
                           str(metrics.relative_to(reports)) if metrics.exists() else None, error)
 
 
+def manifest_entries(results: list[NotebookResult], budgets: dict[str, float]) -> list[dict[str, Any]]:
+    """The manifest's record of each notebook, with its budget on this profile (`configs/reference.yaml`; None when
+    it sets none) and whether its duration went over it."""
+    return [{**asdict(r), "budget_s": budgets.get(r.name),
+             "over_budget": None if r.name not in budgets else r.duration_s > budgets[r.name]} for r in results]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_all.sh", description="Run the casebook's notebooks into HTML reports.")
     p.add_argument("--profile", default="default", help="configs/<profile>.yaml: smoke, default or full")
@@ -170,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("CASEBOOK_REPORTS_DIR", root / "reports")).resolve()
     try:
         config = load_profile(root / "configs", args.profile)
+        try:
+            reference = load_reference(root / "configs" / f"{REFERENCE_NAME}.yaml")
+        except ValueError as err:
+            raise UsageError(str(err)) from err
+        budgets = budgets_for(reference, args.profile)  # seconds per notebook on this profile
         data_dir = ""
         if args.data is not None:
             data = Path(args.data).expanduser()
@@ -234,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
                             "outputs": rs.written(before, rs.snapshot(models)), "profile": args.profile}
         rs.save_state(reports, state)
         mark = "OK    " if res.status == "ok" else "FAILED"
+        budget = budgets.get(path.stem)
         print(f"[{i}/{len(plan)}] {mark} {path.stem}  {res.duration_s:7.1f} s"
+              + (f" (OVER its {budget:g} s budget)" if budget is not None and res.duration_s > budget else "")
               + (f"  -> {res.html}" if res.html else ""), flush=True)
         if res.status != "ok":
             failed = True
@@ -250,10 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(),
         "versions": package_versions(),
         "total_s": round(sum(r.duration_s for r in results if r.status != "kept"), 1),
-        "notebooks": [asdict(r) for r in results],
+        # the budgets (configs/reference.yaml) of the notebooks that ran; None when the profile sets none
+        "budget_total_s": sum(budgets[r.name] for r in results if r.name in budgets and r.status != "kept") or None,
+        "notebooks": manifest_entries(results, budgets),
     }
     (reports / "run_manifest.json").write_text(json.dumps(manifest, indent=2))
-    index = write_index(reports, manifest)
+    index = write_index(reports, manifest, reference)
     n_ok = sum(r.status == "ok" for r in results)
     n_kept = sum(r.status == "kept" for r in results)
     print(f"{n_ok}/{len(results) - n_kept} notebook(s) OK in {manifest['total_s']} s"

@@ -95,5 +95,31 @@ def test_gpu_only_paths_fail_clearly_on_cpu():
 
     with pytest.raises(ModelUnavailableError, match="CUDA"):
         load_base_model("meta-llama/Llama-3.2-3B-Instruct", quantization="nf4", gradient_checkpointing=True)
+    with pytest.raises(ModelUnavailableError, match="CUDA"):  # the full profile's path with an offline model
+        load_base_model("smollm2-135m-instruct", quantization="nf4", gradient_checkpointing=True)
     with pytest.raises(RuntimeError, match="CUDA"):
         train_lora(None, None, [], "/tmp/unused", TrainSettings(optim="paged_adamw_8bit"))
+
+
+def test_validation_loss_and_the_best_step_is_kept(smol_tokenizer, tiny_llama, tmp_path):
+    """A learning rate high enough to overshoot: the adapter kept is the step with the lowest validation loss."""
+    from lib.assistant.evaluate import perplexity
+    from lib.assistant.prompting import encode_turns, turn_examples
+
+    recs = [{"messages": CONV, "meta": {}}]
+    enc = encode_turns(smol_tokenizer, turn_examples(recs, "SYS"), 256)
+    assert len(enc) == 2 and all(e.n_target < 20 for e in enc)  # the loss covers each example's last answer only
+    model = attach_lora(tiny_llama, LoraSettings())
+    res = train_lora(model, smol_tokenizer, enc * 4, tmp_path / "adapter",
+                     TrainSettings(per_device_batch=2, grad_accum=1, max_steps=6, learning_rate=0.3),
+                     validation=enc, eval_every=1, eval_batch=2)
+    val = dict(res.validation)
+    assert sorted(val) == [1, 2, 3, 4, 5, 6]
+    assert res.best_step == min(val, key=val.get) and res.best_validation_loss == min(val.values())
+    assert res.best_step < 6  # seeded: the last step is not the best, so restoring is exercised
+    assert [h["step"] for h in res.log_history if "eval_loss" in h] == [1, 2, 3, 4, 5, 6]
+    # The weights in the model (and saved) are those of the best step, not the last one.
+    kept = perplexity(model, smol_tokenizer, enc, 2)["nll"]
+    assert kept == pytest.approx(res.best_validation_loss, rel=1e-4)
+    manifest = json.loads((tmp_path / "adapter" / "training_manifest.json").read_text())
+    assert manifest["best_step"] == res.best_step
