@@ -215,11 +215,13 @@ def nested_fusion_cv(texts: Sequence[str], X_image: np.ndarray, y: Sequence[int]
 
 
 def listing_features(splits: dict[str, pd.DataFrame], classes: Sequence[str], backbone: str, input_size: int | None,
-                     batch_size: int = 32) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, object]:
+                     batch_size: int = 32, framing: str = "letterbox", tta_flip: bool = False
+                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, object]:
     """All listings (train, val, test stacked) with their backbone features, read from notebook 05's cache.
 
     The photo list is built exactly as notebook 05 builds it (`feature_paths`), so the cache key matches and
-    nothing is recomputed when 05 ran with the same backbone and input size.
+    nothing is recomputed when 05 ran with the same backbone, input size, framing (letterbox by default: padded
+    to a square on white, not centre-cropped) and flip TTA.
 
     Returns:
         (listings, features (n, d) with zero rows where there is no photo, has-photo mask, the FeatureSet).
@@ -229,7 +231,8 @@ def listing_features(splits: dict[str, pd.DataFrame], classes: Sequence[str], ba
 
     order = ("train", "val", "test")
     img = {name: image_split(splits[name], classes) for name in order}
-    fs = extract_features(feature_paths(img), backbone, input_size, batch_size=batch_size)
+    fs = extract_features(feature_paths(img), backbone, input_size, batch_size=batch_size, framing=framing,
+                          tta_flip=tta_flip)
     df = pd.concat([splits[name] for name in order], ignore_index=True)
     row = {i: j for j, i in enumerate(i for name in order for i in img[name].ids)}
     has = df["id"].astype(str).map(row).notna().to_numpy() if row else np.zeros(len(df), bool)

@@ -4,7 +4,9 @@ The driver loads the backbone through the registry (`efficientnet-lite0` offline
 weights are reachable), cuts the classifier (`num_classes=0` → pooled features, 1,280-d for both
 EfficientNet-Lite0 and MobileNetV2) and broadcasts its state dict. Each Python worker rebuilds the timm
 architecture once, loads the broadcast weights, and keeps the model for the following tasks
-(`spark.python.worker.reuse`). Images go through the same preprocessing as `ImageBackbone.eval_transform`.
+(`spark.python.worker.reuse`). Images go through the same preprocessing as `ImageBackbone.eval_transform`, with
+the ImageNet centre crop by default (the Fruits photos are square, centred on white; `framing="letterbox"` is
+the products' framing).
 
 `featurize_bytes` is the plain single-process path on the same preprocessing and model: the reference
 that tests compare the UDF with and the benchmark's baseline.
@@ -33,11 +35,12 @@ class FeaturizerSpec:
     crop_pct: float
     feature_dim: int
     channels_last: bool = True  # NHWC is ~1.5x faster for these depthwise CNNs on x86 CPUs
+    framing: str = "center_crop"  # `ImageBackbone.eval_transform` framing: "center_crop" or "letterbox"
 
 
-def load_backbone_payload(name: str = "efficientnet-lite0", input_size: int | None = None
-                          ) -> tuple[FeaturizerSpec, dict[str, np.ndarray], Any]:
-    """Load a backbone through the registry, without its classifier.
+def load_backbone_payload(name: str = "efficientnet-lite0", input_size: int | None = None,
+                          framing: str = "center_crop") -> tuple[FeaturizerSpec, dict[str, np.ndarray], Any]:
+    """Load a backbone through the registry, without its classifier (`framing`: the eval transform's framing).
 
     Returns:
         (spec, state dict as numpy arrays — what gets broadcast, the `ImageBackbone` itself).
@@ -47,7 +50,8 @@ def load_backbone_payload(name: str = "efficientnet-lite0", input_size: int | No
     bb = load_image_backbone(name, num_classes=0, input_size=input_size)
     arch = bb.meta.get("timm_arch") or bb.model.default_cfg.get("architecture")
     spec = FeaturizerSpec(name=name, arch=str(arch), input_size=int(bb.input_size), mean=tuple(bb.mean),
-                          std=tuple(bb.std), crop_pct=float(bb.crop_pct), feature_dim=int(bb.feature_dim))
+                          std=tuple(bb.std), crop_pct=float(bb.crop_pct), feature_dim=int(bb.feature_dim),
+                          framing=framing)
     state = {k: v.detach().cpu().numpy() for k, v in bb.model.state_dict().items()}
     return spec, state, bb
 
@@ -66,11 +70,11 @@ def build_model(spec: FeaturizerSpec, state: dict[str, np.ndarray]) -> Any:
 
 
 def build_transform(spec: FeaturizerSpec) -> Any:
-    """The registry's eval transform (resize short side, centre crop, normalise) for this spec."""
+    """The registry's eval transform (framed as `spec.framing`: centre crop by default; normalised) for this spec."""
     from lib.core.registry import ImageBackbone
 
     return ImageBackbone(name=spec.name, model=None, feature_dim=spec.feature_dim, input_size=spec.input_size,
-                         mean=spec.mean, std=spec.std, crop_pct=spec.crop_pct).eval_transform()
+                         mean=spec.mean, std=spec.std, crop_pct=spec.crop_pct).eval_transform(spec.framing)
 
 
 def _decode(content: bytes | None, transform: Any) -> Any:

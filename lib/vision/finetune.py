@@ -33,6 +33,7 @@ class FineTuneConfig:
     rotation: float = 20.0
     jitter: float = 0.2
     label_smoothing: float = 0.05
+    framing: str = "letterbox"  # evaluation (validation, prediction) framing: "letterbox" or "center_crop"
 
 
 def backbone_blocks(model: Any) -> list[Any]:
@@ -93,7 +94,7 @@ class CNNClassifier:
         import torch
         from torch.utils.data import DataLoader
 
-        ds = ImageListDataset(images, self.backbone.eval_transform(), self.backbone.input_size)
+        ds = ImageListDataset(images, self.backbone.eval_transform(self.config.framing), self.backbone.input_size)
         out = np.zeros((len(ds), len(self.classes)), dtype=np.float32)
         self.model.eval()
         device = next(self.model.parameters()).device
@@ -116,7 +117,8 @@ class CNNClassifier:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "CNNClassifier":
         """Rebuild from `state()` (the backbone architecture comes from the registry, weights from the state)."""
-        config = FineTuneConfig(**state["config"])
+        # a state saved before `framing` existed was validated on centre crops: keep predicting that way
+        config = FineTuneConfig(**{"framing": "center_crop", **state["config"]})
         bb = build_cnn(len(state["classes"]), config.backbone, config.input_size)
         bb.model.load_state_dict(state["state_dict"])
         bb.model.eval()
@@ -161,7 +163,7 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
     loss_fn = nn.CrossEntropyLoss(weight=weights.to(device), label_smoothing=config.label_smoothing)
     train_ds = ImageListDataset(train_images, bb.train_transform(config.rotation, config.jitter), bb.input_size,
                                 labels=y_train)
-    val_ds = ImageListDataset(val_images, bb.eval_transform(), bb.input_size, labels=y_val)
+    val_ds = ImageListDataset(val_images, bb.eval_transform(config.framing), bb.input_size, labels=y_val)
     gen = torch.Generator().manual_seed(seed)
     train_loader = DataLoader(train_ds, batch_size=config.batch_size, shuffle=True, generator=gen)
     val_loader = DataLoader(val_ds, batch_size=64, shuffle=False)

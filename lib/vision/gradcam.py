@@ -68,17 +68,17 @@ def grad_cam(model: Any, x: Any, target_layer: Any | None = None, class_idx: Seq
 
 
 def plot_grad_cam(cnn: Any, images: Sequence[Any], true_labels: Sequence[str] | None = None, alpha: float = 0.45):
-    """Grad-CAM heat maps of a `CNNClassifier` overlaid on the images as the network sees them (resized, cropped)."""
+    """Grad-CAM heat maps of a `CNNClassifier` overlaid on the images as the network sees them (letterboxed or
+    centre-cropped, as the CNN predicts)."""
     import matplotlib.pyplot as plt
     import torch
-    from torchvision import transforms as T
 
     bb = cnn.backbone
-    x = torch.stack([bb.eval_transform()(im) for im in images])
+    framing = getattr(cnn.config, "framing", "center_crop")  # the framing the CNN predicts with
+    x = torch.stack([bb.eval_transform(framing)(im) for im in images])
     maps, idx = grad_cam(cnn.model, x)
     proba = cnn.predict_proba(images)
-    resize = int(round(bb.input_size / bb.crop_pct))
-    view = T.Compose([T.Resize(resize, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(bb.input_size)])
+    view = bb.frame_transform(framing)
     n = len(images)
     fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.6), squeeze=False)
     for i, im in enumerate(images):

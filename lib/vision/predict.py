@@ -17,16 +17,26 @@ CNN_MEMBER = "cnn"
 
 
 class ImageVoteClassifier:
-    """`predict_proba(list of PIL images)` → the vote's (n, k) probabilities; `member_probas` gives each member's."""
+    """`predict_proba(list of PIL images)` → the vote's (n, k) probabilities; `member_probas` gives each member's.
+
+    `feature_framing` and `feature_tta_flip` must be those the feature members' training features were
+    extracted with (`extract_features`' defaults: letterbox, no flip)."""
 
     def __init__(self, classes: Sequence[str], cnn: CNNClassifier | None, feature_members: Mapping[str, Any],
-                 vote: SoftVote, feature_backbone: str = "efficientnet-lite0", feature_input_size: int = 224):
+                 vote: SoftVote, feature_backbone: str = "efficientnet-lite0", feature_input_size: int = 224,
+                 feature_framing: str = "letterbox", feature_tta_flip: bool = False):
+        from lib.core.registry import FRAMINGS
+
+        if feature_framing not in FRAMINGS:
+            raise ValueError(f"feature_framing must be one of {FRAMINGS}, got {feature_framing!r}")
         self.classes = list(classes)
         self.cnn = cnn
         self.feature_members = dict(feature_members)
         self.vote = vote
         self.feature_backbone = feature_backbone
         self.feature_input_size = int(feature_input_size)
+        self.feature_framing = feature_framing
+        self.feature_tta_flip = bool(feature_tta_flip)
         self._backbone: Any = None
         needed = set(vote.members) - set(self.feature_members) - ({CNN_MEMBER} if cnn is not None else set())
         if needed:
@@ -45,7 +55,8 @@ class ImageVoteClassifier:
         """Backbone features of PIL images (same preprocessing as the cached training features)."""
         from lib.vision.features import features_of_images
 
-        return features_of_images([im.convert("RGB") for im in images], self.backbone())
+        return features_of_images([im.convert("RGB") for im in images], self.backbone(),
+                                  framing=self.feature_framing, tta_flip=self.feature_tta_flip)
 
     def member_probas(self, images: Sequence[Any]) -> dict[str, np.ndarray]:
         """Each member's probabilities (columns in `classes` order) for PIL images."""
@@ -100,6 +111,7 @@ def save_image_classifier(clf: ImageVoteClassifier, dataset_name: str, extra: Ma
             members[name] = f"{name}.joblib"
     meta = {"classes": clf.classes, "vote": clf.vote.as_dict(), "members": members,
             "feature_backbone": clf.feature_backbone, "feature_input_size": clf.feature_input_size,
+            "feature_framing": clf.feature_framing, "feature_tta_flip": clf.feature_tta_flip,
             **(dict(extra) if extra else {})}
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=float))
     return folder
@@ -121,12 +133,14 @@ def load_image_classifier(dataset_name: str) -> ImageVoteClassifier:
             feature_members[name] = FeatureMLP.from_state(torch.load(path, map_location="cpu", weights_only=False))
         else:
             feature_members[name] = joblib.load(path)
+    # a meta.json written before framing was recorded comes from centre-cropped features without flips
     return ImageVoteClassifier(meta["classes"], cnn, feature_members, SoftVote.from_dict(meta["vote"]),
-                               meta["feature_backbone"], meta["feature_input_size"])
+                               meta["feature_backbone"], meta["feature_input_size"],
+                               meta.get("feature_framing", "center_crop"), bool(meta.get("feature_tta_flip", False)))
 
 
 def image_model_meta(dataset_name: str) -> dict:
-    """`meta.json` of notebook 05's saved vote (classes, members, feature backbone and input size)."""
+    """`meta.json` of notebook 05's saved vote (classes, members, feature backbone, input size, framing, flip TTA)."""
     path = image_model_dir(dataset_name) / "meta.json"
     if not path.is_file():
         raise FileNotFoundError(f"no image classifier in {path.parent}: run notebook 05_products_image_voting on "

@@ -28,6 +28,12 @@ def test_features_count_bad_images_and_cache_hit(image_files, isolated_outputs, 
     # another input size is another cache entry, so it must recompute (and here hit the patched loader)
     with pytest.raises(AssertionError, match="cache was not used"):
         extract_features(paths, "efficientnet-lite0", input_size=96, progress=False)
+    # so are the other framing and the flip TTA: features of other preprocessing are never reused
+    assert fs.framing == "letterbox" and not fs.tta_flip
+    with pytest.raises(AssertionError, match="cache was not used"):
+        extract_features(paths, "efficientnet-lite0", input_size=64, progress=False, framing="center_crop")
+    with pytest.raises(AssertionError, match="cache was not used"):
+        extract_features(paths, "efficientnet-lite0", input_size=64, progress=False, tta_flip=True)
 
 
 def test_cache_key_depends_on_the_list_and_the_backbone(image_files):
@@ -36,6 +42,33 @@ def test_cache_key_depends_on_the_list_and_the_backbone(image_files):
     assert image_list_hash(a) != image_list_hash(a[::-1])
     assert feature_cache_path("efficientnet-lite0", 224, a) != feature_cache_path("resnet50", 224, a)
     assert feature_cache_path("efficientnet-lite0", 224, a) != feature_cache_path("efficientnet-lite0", 160, a)
+
+
+def test_cache_key_changes_with_backbone_size_framing_and_tta_and_nothing_else(image_files):
+    a = image_files["ok"][:3]
+    base = feature_cache_path("efficientnet-lite0", 224, a)
+    # the same settings, spelt differently, are the same entry
+    assert base == feature_cache_path("efficientnet-lite0", 224, list(a))
+    assert base == feature_cache_path("efficientnet-lite0", 224, tuple(a), framing="letterbox", tta_flip=False)
+    assert base == feature_cache_path("efficientnet-lite0", np.int64(224), a, "letterbox", 0)
+    variants = {
+        "backbone": feature_cache_path("efficientnet-lite1", 224, a),
+        "input size": feature_cache_path("efficientnet-lite0", 240, a),
+        "framing": feature_cache_path("efficientnet-lite0", 224, a, framing="center_crop"),
+        "tta": feature_cache_path("efficientnet-lite0", 224, a, tta_flip=True),
+        "framing + tta": feature_cache_path("efficientnet-lite0", 224, a, framing="center_crop", tta_flip=True),
+    }
+    assert base not in variants.values()
+    assert len(set(variants.values())) == len(variants)
+    assert all(p.parent == base.parent for p in variants.values())
+    assert "letterbox" in base.name and "center_crop_flip" in variants["framing + tta"].name
+    with pytest.raises(ValueError, match="framing must be one of"):
+        feature_cache_path("efficientnet-lite0", 224, a, framing="crop")
+
+
+def test_native_input_sizes_of_the_offline_backbones():
+    assert [features.native_input_size(n) for n in ("efficientnet-lite0", "efficientnet-lite1",
+                                                     "efficientnet-lite2")] == [224, 240, 260]
 
 
 def test_features_separate_two_visual_classes(tiny_images, isolated_outputs):

@@ -40,3 +40,7 @@ def test_fine_tune_lowers_training_loss_and_round_trips(tiny_images):
     again = CNNClassifier.from_state(cnn.state())
     np.testing.assert_allclose(again.predict_proba(images[16:]), p, atol=1e-5)
     assert again.classes == ["disc", "bar"]
+    assert cnn.config.framing == again.config.framing == "letterbox"  # product photos: letterboxed by default
+    old = cnn.state()
+    del old["config"]["framing"]  # a state saved before framing existed was validated on centre crops
+    assert CNNClassifier.from_state(old).config.framing == "center_crop"

@@ -32,6 +32,14 @@ def test_image_vote_round_trip(tiny_images, isolated_outputs):
     assert loaded.classes == classes
     np.testing.assert_allclose(loaded.predict_proba(images[16:]), expected, atol=1e-5)
     assert loaded.predict(images[16:18]) == [classes[i] for i in expected[:2].argmax(1)]
+    assert (loaded.feature_framing, loaded.feature_tta_flip) == ("letterbox", False)
+    # a meta.json written before framing was recorded comes from centre-cropped features
+    import json
+
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["feature_framing"], meta["feature_tta_flip"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert load_image_classifier("tiny").feature_framing == "center_crop"
 
 
 def test_missing_classifier_names_the_notebook(isolated_outputs):
