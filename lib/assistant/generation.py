@@ -23,6 +23,9 @@ class GenerationSettings:
     max_new_tokens: int = 96
     do_sample: bool = True
     seed: int = 0
+    # An answer is one paragraph: a blank line starts something else (an untuned model's next invented turn),
+    # so generation stops there instead of running to max_new_tokens.
+    stop_strings: tuple[str, ...] = ("\n\n",)
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `model.generate`."""
@@ -46,6 +49,7 @@ def postprocess(text: str) -> str:
     m = _NEXT_TURN.search(text)
     if m:
         text = text[:m.start()]
+    text = text.split("\n\n")[0]  # one paragraph (generation stops at a blank line too)
     text = _ARTEFACTS.sub("", text)
     text = _ROLE_PREFIX.sub("", text)
     return re.sub(r"[ \t]+", " ", text).strip()
@@ -91,13 +95,17 @@ def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[s
         torch.manual_seed(s.seed + i)
         t0 = time.perf_counter()
         with torch.inference_mode():
+            extra = {"stop_strings": list(s.stop_strings), "tokenizer": tokenizer} if s.stop_strings else {}
             gen = model.generate(**enc, **s.kwargs(), eos_token_id=sorted(set(stop_ids)),
-                                 pad_token_id=tokenizer.pad_token_id)
+                                 pad_token_id=tokenizer.pad_token_id, **extra)
         dt = time.perf_counter() - t0
         new = gen[:, enc["input_ids"].shape[1]:]
         for k, row in zip(idx, new):
             ids = row.tolist()
             n = next((j + 1 for j, t in enumerate(ids) if t in stop_ids), len(ids))
+            # A row stopped by a stop string is padded while the others go on: the padding is not generated text.
+            n = next((j for j, t in enumerate(ids[:n]) if t == tokenizer.pad_token_id and j > 0
+                      and all(u == tokenizer.pad_token_id for u in ids[j:n])), n)
             raw = tokenizer.decode(ids[:n], skip_special_tokens=False)
             out[k] = Answer(raw=raw, text=postprocess(raw), n_new_tokens=n, latency_s=dt / len(idx), wait_s=dt)
     tokenizer.padding_side = "right"

@@ -12,6 +12,9 @@ from lib.assistant.prompting import build_messages, compact_system_prompt
     ("assistant\nLes frais sont de 25 FCFA.<|im_end|>\n<|im_start|>user\nmerci", "Les frais sont de 25 FCFA."),
     ("Merci.\nuser: et pour 5000 ?", "Merci."),
     ("Réponse : oui<|eot_id|>", "oui"),
+    ("Les frais sont de 25 FCFA.\n\nVoici un autre exemple : 500 FCFA", "Les frais sont de 25 FCFA."),
+    ("Bonjour !<eos>", "Bonjour !"),
+    ("Merci.\nOutil :\nintention : fees", "Merci."),
 ])
 def test_postprocess_strips_template_artefacts(raw, clean):
     assert postprocess(raw) == clean
