@@ -25,6 +25,8 @@ def main() -> None:
     p.add_argument("--n-val", type=int, default=48, help="validation turns for the loss")
     p.add_argument("--n-gen", type=int, default=32, help="validation turns answered per temperature")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--adapter", help="a trained adapter folder: skip the learning-rate runs, compare decoding only")
+    p.add_argument("--repetition-penalties", type=float, nargs="+", default=[1.1])
     p.add_argument("--out", default="benchmarks/results/assistant_lr_temperature.json")
     args = p.parse_args()
 
@@ -49,7 +51,13 @@ def main() -> None:
     out: dict = {"machine": platform.platform(), "threads": args.threads, "steps": args.steps, "batch": args.batch,
                  "data": data.name, "n_train_conversations": len(train), "lr": {}, "temperature": {}}
     best = None
-    for lr in args.lrs:
+    if args.adapter:
+        from lib.assistant.finetune import load_adapter
+
+        tok, model, manifest = load_adapter(args.adapter)
+        best = (None, manifest.get("settings", {}).get("learning_rate"), tok, model.merge_and_unload())
+        out["adapter"] = args.adapter
+    for lr in ([] if args.adapter else args.lrs):
         tok, model = load_base_model("smollm2-135m-instruct")
         model = attach_lora(model, LoraSettings())
         train_enc = encode_turns(tok, turn_examples(train, system, keep_turns=1), 288)
@@ -71,11 +79,14 @@ def main() -> None:
     items = sample_items([it for it in eval_items(val)], args.n_gen, 7)
     prompts = prompts_for(items, system=system, with_facts=True, keep_turns=1)
     for t in args.temperatures:
-        gen = GenerationSettings(temperature=t or 1.0, do_sample=t > 0, max_new_tokens=100, seed=42)
-        ans = generate_answers(model, tok, prompts, gen, 16, desc=f"T={t}")
-        r = score_answers(items, [a.text for a in ans])
-        out["temperature"][str(t)] = {k: r[k] for k in ("resolution_rate", "hallucination_rate", "fee_accuracy")}
-        print(f"T={t}: {out['temperature'][str(t)]}")
+        for rp in args.repetition_penalties:
+            gen = GenerationSettings(temperature=t or 1.0, do_sample=t > 0, max_new_tokens=100, seed=42,
+                                     repetition_penalty=rp)
+            ans = generate_answers(model, tok, prompts, gen, 16, desc=f"T={t} rp={rp}")
+            r = score_answers(items, [a.text for a in ans])
+            key = str(t) if args.repetition_penalties == [1.1] else f"T={t}, repetition_penalty={rp}"
+            out["temperature"][key] = {k: r[k] for k in ("resolution_rate", "hallucination_rate", "fee_accuracy")}
+            print(f"{key}: {out['temperature'][key]}")
     out["n_gen"] = len(items)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2, default=float))

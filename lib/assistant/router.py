@@ -142,3 +142,24 @@ def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) 
         if not (src and dst):
             missing.append("operators")
     return Route(intent, topic, amount, src, dst, has_txn, tuple(missing))
+
+
+# The intent each kind of generated assistant turn answers (the others answer their conversation's intent).
+KIND_INTENT = {"fee_answer": "fees", "ask_operators": "fees", "account_answer": "account", "support_answer": "support",
+               "rates_answer": "rates", "out_of_scope": "out_of_scope", "closing": "closing"}
+
+
+def agrees_with_record(r: Route, turn: dict) -> bool:
+    """Whether a route matches a generated turn's record (`meta["turns"][k]`): intent, slots and what to ask."""
+    if turn["kind"] == "limit_answer":  # "2 millions en une fois ?" may be read as a fee or a limits question
+        return r.intent in ("limits", "fees") and r.amount == turn.get("amount")
+    ok = r.intent == KIND_INTENT.get(turn["kind"], turn["intent"])
+    if turn["kind"] in ("fee_answer", "transfer_followup"):
+        ok = ok and (r.amount, r.src, r.dst) == (turn["amount"], turn["src"], turn["dst"]) and not r.missing
+    if turn["kind"] == "ask_details":
+        ok = ok and set(r.missing) == {"id", "amount", "operators"}
+    if turn["kind"] == "ask_operators":
+        ok = ok and r.missing == ("operators",)
+    if turn["kind"] == "account_answer":
+        ok = ok and r.topic == turn.get("topic")
+    return ok
