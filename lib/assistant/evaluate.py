@@ -193,9 +193,9 @@ def prompts_for(items: list[EvalItem], rules: BusinessRules = DEFAULT_RULES, sys
     from lib.assistant.prompting import system_prompt
 
     system = system if system is not None else system_prompt(rules)
+    shots = build_messages([], rules, few_shot, system)[1:]
     out = []
     for it in items:
         msgs, _ = grounded_messages(it.context, system, rules, with_facts, keep_turns)
-        shots = build_messages([], rules, few_shot, system)[1:]
         out.append(msgs[:1] + shots + msgs[1:])
     return out

@@ -104,8 +104,8 @@ def generate_answers(model: Any, tokenizer: Any, conversations: list[list[dict[s
             ids = row.tolist()
             n = next((j + 1 for j, t in enumerate(ids) if t in stop_ids), len(ids))
             # A row stopped by a stop string is padded while the others go on: the padding is not generated text.
-            n = next((j for j, t in enumerate(ids[:n]) if t == tokenizer.pad_token_id and j > 0
-                      and all(u == tokenizer.pad_token_id for u in ids[j:n])), n)
+            while n > 1 and ids[n - 1] == tokenizer.pad_token_id:
+                n -= 1
             raw = tokenizer.decode(ids[:n], skip_special_tokens=False)
             out[k] = Answer(raw=raw, text=postprocess(raw), n_new_tokens=n, latency_s=dt / len(idx), wait_s=dt)
     tokenizer.padding_side = "right"

@@ -13,11 +13,10 @@ delay that is not among the turn's facts, a foreign currency, or another support
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.assistant.rules import DEFAULT_RULES, BusinessRules
+from lib.assistant.rules import DEFAULT_RULES, BusinessRules, _fold
 
 # What each kind of turn must mention (patterns on folded text: lower case, no accents).
 ASK_PATTERNS = {
@@ -49,9 +48,8 @@ _CONTACT = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}|(?<![\w.])\+?(?:\d[ .-]?){7,}
 
 
 def fold(text: str) -> str:
-    """Lower case, accents removed, typographic apostrophes and spaces made plain."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("\u00a0", " ").replace("\u202f", " ")
+    """Lower case, accents removed, spaces collapsed (the rules' folding), typographic apostrophes made plain."""
+    return _fold(text.replace("’", "'"))
 
 
 @dataclass(frozen=True)

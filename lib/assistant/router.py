@@ -56,12 +56,13 @@ _KEYWORD_SET = frozenset(KEYWORDS)
 
 
 def _repair(word: str) -> str:
+    from rapidfuzz import process
     from rapidfuzz.distance import DamerauLevenshtein
 
     if len(word) < 4 or word in _KEYWORD_SET or not word.isalpha():
         return word
-    best = min(KEYWORDS, key=lambda k: DamerauLevenshtein.distance(word, k))
-    return best if DamerauLevenshtein.distance(word, best) <= 1 else word
+    hit = process.extractOne(word, KEYWORDS, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+    return hit[0] if hit else word
 
 
 def normalise_for_routing(text: str) -> str:
@@ -119,7 +120,7 @@ def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) 
     intent, topic = found
     if intent == "fees" and not any(_has_amount(u) for u in users[start:]):
         intent = "rates"  # "vos frais c'est combien ?" asks for the rule, not for one transfer
-    if intent == "closing" or intent in ("account", "support", "rates", "out_of_scope"):
+    if intent in ("closing", "account", "support", "rates", "out_of_scope"):
         return Route(intent, topic)
     ctx = context_from_messages([{"role": "user", "content": u} for u in users[start:]], rules)
     amount = ctx.amounts[-1] if ctx.amounts else None
