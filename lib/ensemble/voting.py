@@ -143,6 +143,20 @@ def fit_soft_vote(val_probas: Mapping[str, np.ndarray], y_val: np.ndarray, step:
                     float(best["val_nll"]), search, k_tables)
 
 
+def choose_best_member(probas: Mapping[str, np.ndarray], y: np.ndarray) -> str:
+    """The member with the highest weighted F1 on these rows (validation or out-of-fold; ties: lower NLL).
+
+    This is the vote's bar: "does the vote beat its best member" only means something when the best member
+    is chosen, like the vote's weights, on rows other than the ones both are scored on.
+    """
+    y = np.asarray(y)
+    if not probas:
+        raise ValueError("no member probabilities given")
+    ranked = sorted(probas, key=lambda m: (-f1_score(y, np.asarray(probas[m]).argmax(1), average="weighted",
+                                                     zero_division=0), nll(probas[m], y), m))
+    return ranked[0]
+
+
 def automation_rate(proba: np.ndarray, y: np.ndarray | None = None, threshold: float = 0.8) -> dict[str, float]:
     """Share of items whose top probability ≥ threshold (handled without a human), and the accuracy on them."""
     p = np.asarray(proba)

@@ -368,3 +368,35 @@ def plot_cv_alpha_curve(curve: pd.DataFrame, chosen: Sequence[float], title: str
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def early_fusion_inputs(E_text: np.ndarray, X_image: np.ndarray, image_present: Sequence[bool]) -> np.ndarray:
+    """One row per listing: [text embedding | image features | has-photo flag].
+
+    A listing without a photo gets zeros in the image block and a 0 flag, so the classifier can learn that
+    the block carries nothing there (after standardisation the zeros are not "an average photo").
+    """
+    has = np.asarray(image_present, bool)
+    X_img = np.where(has[:, None], np.nan_to_num(np.asarray(X_image, dtype=np.float32)), 0.0)
+    return np.hstack([np.asarray(E_text, dtype=np.float32), X_img, has[:, None].astype(np.float32)])
+
+
+def early_fusion_cv(E_text: np.ndarray, X_image: np.ndarray, image_present: Sequence[bool], y: Sequence[int], k: int,
+                    Cs: Sequence[float] = (0.01, 0.03, 0.1), folds: int = 5, inner_folds: int = 5, seed: int = 42,
+                    progress: bool = True):
+    """Early fusion on every listing: one logistic regression on the concatenated text embedding and image
+    features, C chosen per outer fold on inner folds (`nested_select_cv`, the same outer folds as
+    `nested_fusion_cv` for the same y, K and seed, so the two fusions are paired row by row)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from lib.ensemble.vote_cv import nested_select_cv, proba_member
+
+    X = early_fusion_inputs(E_text, X_image, image_present)
+    y = np.asarray(y, dtype=int)
+    cands = {f"C={C:g}": proba_member(
+        lambda C=C: make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, class_weight="balanced",
+                                                                       random_state=seed)), X, y, k)
+        for C in Cs}
+    return nested_select_cv(cands, y, k, folds, inner_folds, seed, progress, desc="early fusion (outer folds)")

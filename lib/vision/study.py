@@ -97,3 +97,43 @@ def pick_feature_member(table: pd.DataFrame, exclude: Sequence[str] = ()) -> str
     """The benchmark model with the best validation weighted F1 (the vote's third member)."""
     d = table[(table["split"] == "val") & (~table["model"].isin(list(exclude)))]
     return str(d.sort_values(["weighted_f1", "fit_s"], ascending=[False, True]).iloc[0]["model"])
+
+
+SPLITS = ("train", "val", "test")
+
+
+def split_rows(values: Any, img: Mapping[str, ImageSplit]) -> dict[str, Any]:
+    """Cut rows stacked as `feature_paths(img)` stacks them (train, val, test) back into the three splits.
+
+    Works for arrays (features) and lists (OCR texts, paths)."""
+    out, start = {}, 0
+    for name in SPLITS:
+        end = start + len(img[name])
+        out[name] = values[start:end]
+        start = end
+    if start != len(values):
+        raise ValueError(f"{len(values)} rows given, the splits hold {start}")
+    return out
+
+
+def member_feature_sets(specs: Sequence[Any], paths: Sequence[str], batch_size: int = 32,
+                        extra: Sequence[tuple[str, int, str, bool]] = ()) -> tuple[dict, pd.DataFrame]:
+    """One (cached) feature extraction per distinct representation of the vote members (and `extra` ones).
+
+    Returns:
+        ({(backbone, size, framing, flip): FeatureSet}, a table of the extractions: dimension, seconds, cache).
+    """
+    from lib.vision.features import extract_features
+
+    keys = list(dict.fromkeys([*extra, *(s.features for s in specs)]))
+    sets, rows = {}, []
+    for backbone, size, framing, flip in keys:
+        fs = extract_features(paths, backbone, size, batch_size=batch_size, framing=framing, tta_flip=flip)
+        if not fs.ok.all():
+            raise ValueError(f"{int((~fs.ok).sum())} photos could not be read by {backbone}: a file changed since "
+                             "the loader checked it")
+        sets[(backbone, size, framing, flip)] = fs
+        rows.append({"backbone": backbone, "input_px": size, "framing": framing, "flip_tta": flip,
+                     "dim": fs.features.shape[1], "seconds": round(fs.seconds, 1),
+                     "cache": "read" if fs.from_cache else "computed", "file": fs.cache_path.name if fs.cache_path else ""})
+    return sets, pd.DataFrame(rows)
