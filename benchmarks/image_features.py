@@ -31,7 +31,7 @@ def sample_images(n: int) -> tuple[list, str]:
     if real is not None and (real / "flipkart" / "images").is_dir():
         paths = sorted(str(p) for p in (real / "flipkart" / "images").glob("*.jpg"))[:n]
         return load_images(paths), "flipkart (real photos, ≤256 px)"
-    from lib.products.data import generate_demo_catalogue
+    from lib.products.demo import generate_demo_catalogue
 
     folder = generate_demo_catalogue(n=max(n + 20, 200))
     paths = sorted(str(p) for p in (folder / "images" / "image_train").glob("*.jpg"))

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 from lib.evaluation.calibration import nll
+from lib.evaluation.metrics import macro_f1
 
 
 def _present(p: np.ndarray, mask: Sequence[bool] | None) -> np.ndarray:
@@ -86,13 +87,14 @@ def search_alpha(p_image: np.ndarray, p_text: np.ndarray, y: Sequence[int], grid
     """
     grid = np.round(np.linspace(0, 1, 21), 4) if grid is None else np.asarray(grid, dtype=float)
     y = np.asarray(y)
+    classes = range(np.shape(p_text)[1])  # macro F1 over every class, absent ones counting 0
     rows = []
     for a in grid:
         p = fuse(p_image, p_text, float(a), image_present, text_present)
         pred = p.argmax(1)
         rows.append({"alpha": float(a), "accuracy": float(accuracy_score(y, pred)),
                      "weighted_f1": float(f1_score(y, pred, average="weighted", zero_division=0)),
-                     "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)), "nll": nll(p, y)})
+                     "macro_f1": macro_f1(y, pred, classes), "nll": nll(p, y)})
     curve = pd.DataFrame(rows)
     ranked = curve.assign(dist=(curve["alpha"] - 0.5).abs()).sort_values([metric, "nll", "dist"],
                                                                          ascending=[False, True, True])

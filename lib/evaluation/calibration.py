@@ -17,6 +17,24 @@ def _check(logits_or_proba: np.ndarray, y: np.ndarray | None = None) -> np.ndarr
     return arr
 
 
+def binary_logits(decision: np.ndarray) -> np.ndarray:
+    """The (n, 2) logits of a binary classifier's (n,) decision values d: the columns [0, d].
+
+    scikit-learn's binary `decision_function` returns one column, the margin of `classes_[1]`; every
+    probability tool here expects one column per class. softmax([0, d] / T) = [σ(−d/T), σ(d/T)]: a proper
+    two-class softmax whose class-1 probability is Platt's sigmoid without intercept, so the temperature
+    scales the margin as it scales each column of a multi-class score matrix. The same convention as
+    `lib.evaluation.crossfit.align_columns` ([−d/2, d/2] would give the same probabilities at any T).
+    A 2-D array with more than one column is returned unchanged.
+    """
+    d = np.asarray(decision, dtype=np.float64)
+    if d.ndim == 2 and d.shape[1] == 1:
+        d = d[:, 0]
+    if d.ndim == 1:
+        return np.column_stack([np.zeros_like(d), d])
+    return d
+
+
 def nll(proba: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
     """Mean negative log-likelihood of the true class (y holds class indices)."""
     p = _check(proba, y)
@@ -40,10 +58,11 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, bounds: tuple[float, floa
     """The temperature T > 0 minimising validation NLL of softmax(logits / T).
 
     Args:
-        logits: (n, k) unnormalised scores (decision_function or network logits; log-probabilities work too).
+        logits: (n, k) unnormalised scores (decision_function or network logits; log-probabilities work too);
+            a binary classifier's (n,) decision values are read as `binary_logits` (two columns).
         y: (n,) true class indices.
     """
-    z = _check(logits, y)
+    z = _check(binary_logits(logits), y)
     y = np.asarray(y)
 
     def loss(log_t: float) -> float:
@@ -54,10 +73,10 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, bounds: tuple[float, floa
 
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(logits / T)."""
+    """softmax(logits / T); (n,) binary decision values are read as `binary_logits` (two columns)."""
     if temperature <= 0:
         raise ValueError("temperature must be positive")
-    return softmax(_check(logits) / temperature, axis=1)
+    return softmax(_check(binary_logits(logits)) / temperature, axis=1)
 
 
 def sharpen(proba: np.ndarray, k: float) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 LinearSVC has no probabilities; the fusion needs calibrated ones, so `CalibratedTextModel` fits the
 pipeline on train and a temperature on the validation decision scores (softmax(scores / T)).
+Score and probability matrices always have one column per class, two-class catalogues included.
 """
 from __future__ import annotations
 
@@ -14,22 +15,28 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.metrics import accuracy_score, classification_report, f1_score
+from sklearn.metrics import classification_report
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from lib.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
+from lib.evaluation.calibration import (apply_temperature, binary_logits, expected_calibration_error,
+                                        fit_temperature, nll)
+from lib.evaluation.metrics import classification_scores
 from lib.text.tfidf import make_tfidf
 
 MODEL_NAMES = ("LinearSVC", "SGDClassifier", "LogisticRegression", "RandomForest", "MultinomialNB")
 
 
-def scores(y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
-    """Accuracy, weighted F1 (the challenge's metric) and macro F1."""
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
-            "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0))}
+def scores(y_true: Sequence, y_pred: Sequence, labels: Sequence | None = None) -> dict[str, float]:
+    """Accuracy, weighted F1 (the challenge's metric) and macro F1 (`lib.evaluation.metrics.macro_f1`).
+
+    Args:
+        labels: the full label set (class names, or `range(k)` for indices): macro F1 averages over all of
+            them, a class absent from this split counting 0. Without it, over the labels in y_true or y_pred.
+    """
+    s = classification_scores(y_true, y_pred, labels)
+    return {"accuracy": s["accuracy"], "weighted_f1": s["weighted_f1"], "macro_f1": s["macro_f1"]}
 
 
 def make_classifier(name: str, seed: int = 42, C: float = 1.0, class_weight: str | None = "balanced",
@@ -84,7 +91,7 @@ def benchmark_text_models(train_texts: Sequence[str], y_train: Sequence[str], ev
         t2 = time.perf_counter()
         pred = clf.predict(X_eval)
         predict_s = time.perf_counter() - t2
-        rows.append({"model": name, **scores(ye, pred), "fit_s": round(fit_s, 3),
+        rows.append({"model": name, **scores(ye, pred, range(len(classes))), "fit_s": round(fit_s, 3),
                      "predict_s": round(predict_s, 3), "tfidf_s": round(tfidf_s, 3)})
     return pd.DataFrame(rows).sort_values("weighted_f1", ascending=False).reset_index(drop=True)
 
@@ -95,11 +102,14 @@ def grid_over_c(train_texts: Sequence[str], y_train: Sequence[str], val_texts: S
     """Validation scores of `model` for each C (TF-IDF fitted once on train)."""
     vec = make_tfidf(min_df=min_df, max_features=max_features)
     X_train, X_val = vec.fit_transform(list(train_texts)), vec.transform(list(val_texts))
+    labels = sorted(set(map(str, y_train)) | set(map(str, y_val)))
+    y_train, y_val = [str(c) for c in y_train], [str(c) for c in y_val]
     rows = []
     for C in Cs:
         t0 = time.perf_counter()
-        clf = make_classifier(model, seed=seed, C=C).fit(X_train, list(y_train))
-        rows.append({"C": float(C), **scores(y_val, clf.predict(X_val)), "fit_s": round(time.perf_counter() - t0, 3)})
+        clf = make_classifier(model, seed=seed, C=C).fit(X_train, y_train)
+        rows.append({"C": float(C), **scores(y_val, clf.predict(X_val), labels),
+                     "fit_s": round(time.perf_counter() - t0, 3)})
     return pd.DataFrame(rows)
 
 
@@ -117,9 +127,14 @@ def per_class_report(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) 
 
 
 def scores_matrix(model: Any, texts: Sequence[str]) -> np.ndarray:
-    """Decision scores (LinearSVC, SGD hinge) or log-probabilities: the input of the temperature."""
+    """Decision scores (LinearSVC, SGD hinge) or log-probabilities, (n, k) in `model.classes_` order: the
+    input of the temperature.
+
+    A binary classifier's decision function has one column (the margin d of `classes_[1]`); it becomes
+    [0, d] (`binary_logits`), so softmax(scores / T) is a proper two-column softmax, [σ(−d/T), σ(d/T)].
+    """
     if hasattr(model, "decision_function"):
-        return np.asarray(model.decision_function(list(texts)), dtype=np.float64)
+        return binary_logits(model.decision_function(list(texts)))
     return np.log(np.clip(model.predict_proba(list(texts)), 1e-12, 1.0))
 
 

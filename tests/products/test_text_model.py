@@ -6,7 +6,7 @@ import pytest
 
 from lib.products.data import load_products, split_products
 from lib.products.text_model import (MODEL_NAMES, benchmark_text_models, best_c, calibration_table,
-                                     fit_calibrated_text_model, grid_over_c, per_class_report)
+                                     fit_calibrated_text_model, grid_over_c, per_class_report, scores)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,13 @@ def test_grid_and_calibration_improve_nll(demo_splits):
     np.testing.assert_allclose(model.predict_proba([""])[0], 1 / len(model.classes))
     rep = per_class_report(te["label"], model.predict(te["text"]), data.labels)
     assert rep["f1"].is_monotonic_increasing and len(rep) == len(data.labels)
+
+
+def test_scores_macro_f1_counts_absent_classes():
+    y, pred = ["10", "10", "50"], ["10", "50", "50"]
+    assert scores(y, pred)["macro_f1"] == pytest.approx(2 / 3)  # over the classes present
+    assert scores(y, pred, labels=["10", "50", "2583"])["macro_f1"] == pytest.approx(4 / 9)  # the third counts 0
+    assert scores(y, pred, labels=["10", "50", "2583"])["weighted_f1"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.realdata
