@@ -301,8 +301,3 @@ def load_adapter(adapter_dir: str | Path) -> tuple[Any, Any, dict[str, Any]]:
     tok, model = load_base_model(base, quantization=manifest.get("quantization"))
     model = PeftModel.from_pretrained(model, adapter_dir)
     return tok, model.eval(), manifest
-
-
-def loss_curve(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    """(step, training loss) pairs from a Trainer log history."""
-    return [(int(h["step"]), float(h["loss"])) for h in log_history if "loss" in h]

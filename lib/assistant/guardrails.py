@@ -35,6 +35,8 @@ _KEYWORDS = [(role, re.compile(rf"(?<![\w'’])(?:{words})(?![\w'’])", re.IGNO
 _AFTER_BOUND = re.compile(rf"^\s*(?P<w>{MIN_WORDS}|{MAX_WORDS})(?![\w'’])", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?;\n]\s|[.!?;\n]$|\n")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+# Any run of 8+ digits reads as a phone number to the customer. Not `phonenumbers` (which the anonymiser uses):
+# it accepts valid numbers only, and a number the model invents is usually not one but must be caught all the same.
 _PHONE_RE = re.compile(r"(?<![\w.])(?:\+?\d[\s.-]?){8,}(?![\w.])")
 _HOURS_RE = re.compile(r"\b(?:de\s+)?\d{1,2}\s?h(?:\d{2})?\s*(?:à|a|-)\s*\d{1,2}\s?h|du lundi au (?:vendredi|samedi)|"
                        r"jours ouvr[ée]s|heures de bureau|(?:sauf|pas)\s+(?:le\s+)?(?:dimanche|week-end|weekend)",

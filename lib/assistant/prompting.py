@@ -104,14 +104,6 @@ def encode_for_training(tokenizer: Any, messages: list[dict[str, str]], max_leng
     return Encoded(ids, labels, truncated, sum(l != IGNORE_INDEX for l in labels))
 
 
-def encode_records(tokenizer: Any, records: list[dict[str, Any]], rules: BusinessRules = DEFAULT_RULES,
-                   max_length: int = MAX_LENGTH, few_shot: list[dict[str, Any]] | None = None,
-                   system: str | None = None) -> list[Encoded]:
-    """Encode conversations with the system prompt; drops none (truncation is flagged per example)."""
-    return [encode_for_training(tokenizer, build_messages(r["messages"], rules, few_shot, system), max_length)
-            for r in records]
-
-
 GROUNDING_INSTRUCTION = "Utilise exactement les faits du message « tool », sans en ajouter."
 
 

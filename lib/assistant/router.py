@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from lib.assistant.guardrails import context_from_messages, operators_in
-from lib.assistant.preprocess import ID_TAG, _TXN_RE
+from lib.assistant.preprocess import ID_TAG, TRANSACTION_ID_RE
 from lib.assistant.rules import DEFAULT_RULES, BusinessRules, _fold
 
 ROUTER_INTENTS = ("fees", "limits", "rates", "failed_transfer", "late_transfer", "account", "support", "closing",
@@ -128,7 +128,8 @@ def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) 
     if src and dst is None and intent in ("fees",):
         src = None  # one operator named: which one is the destination is not known yet
     later = "\n".join(users[start:])
-    has_txn = ID_TAG in later or bool(_TXN_RE.search(later)) or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d", later, re.I))
+    has_txn = (ID_TAG in later or bool(TRANSACTION_ID_RE.search(later))
+               or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d", later, re.I)))
     missing: list[str] = []
     if intent == "fees":
         if amount is None:

@@ -494,11 +494,13 @@ def _demo_cache_path(n_demo: int, seed: int, test_size: float, max_rows: int | N
     import json
 
     from lib.core.paths import data_dir
-    from lib.emails import anonymise, clean, demo, preprocess
+    from lib.emails import clean, demo, preprocess
+    from lib.text import anonymise
 
     h = hashlib.sha256(json.dumps([n_demo, seed, test_size, max_rows, pre.config()], sort_keys=True).encode())
     for mod in (demo, clean, anonymise, preprocess):
         h.update(Path(mod.__file__).read_bytes())
+    h.update((Path(__file__).parent / "pii.yaml").read_bytes())  # the e-mail domain's patterns
     h.update(Path(__file__).read_bytes())
     return data_dir() / "demo" / f"triage_{h.hexdigest()[:16]}.pkl"
 

@@ -49,14 +49,6 @@ def pii_in_vocabulary(model, values: dict[str, set[str]], min_len: int = 4) -> p
     return pd.DataFrame(rows)
 
 
-def bucket_lengths(texts: Sequence[str], edges: Sequence[int] = (0, 30, 60, 120, 10**9)) -> np.ndarray:
-    """Length bucket label of each text by word count (e.g. '30-59 words')."""
-    n = np.array([len(str(t).split()) for t in texts])
-    labels = [f"{lo}-{hi - 1} words" if hi < 10**9 else f"{lo}+ words" for lo, hi in zip(edges[:-1], edges[1:])]
-    idx = np.clip(np.searchsorted(edges, n, side="right") - 1, 0, len(labels) - 1)
-    return np.array([labels[i] for i in idx])
-
-
 def select_examples(proba: np.ndarray, y_index: Sequence[int], threshold: float, n: int = 3) -> list[int]:
     """Indices of instructive test e-mails: the most confident correct one, the most confident error,
     an abstention (below the threshold), then the next most confident ones — `n` in all, no repeats."""

@@ -1,15 +1,15 @@
 """A held-out PII evaluation set: texts the anonymiser's patterns were not written for.
 
 The demo inbox (`lib.emails.demo`) puts names after honorifics, on signature lines and in reply headers,
-and prints phones, IBANs and student numbers in the formats `lib.emails.anonymise` looks for — so its
+and prints phones, IBANs and student numbers in the formats the e-mail patterns (`lib/emails/pii.yaml`) look for — so its
 PII scores measure the patterns on their own generator. This module writes other messages, from templates
 and values that neither the generator nor the patterns use: names mid-sentence, in lower case, hyphenated,
 foreign, without honorifics, in lists; e-mail addresses with sub-domains, plus-tags and capitals; phones
 with dashes, brackets, a 0033 prefix or odd grouping; IBANs of other countries or unspaced; student
 numbers with a letter prefix or spaces; addresses with "bis", a flat number or capitals.
 
-Nothing in `lib.emails.anonymise` may be tuned on this set (its patterns and exclusion lists were written
-before it, and a test checks the two modules share no name list). The gold spans come from the templates
+Nothing in `lib/emails/pii.yaml` may be tuned on this set (its patterns and exclusion lists were written
+before it, and a test checks that this set shares no name list with the demo generator). The gold spans come from the templates
 (the value is a typed piece), never from the detector.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
-from lib.emails.anonymise import Anonymiser
+from lib.text.anonymise import Anonymiser
 from lib.emails.clean import clean_email
 
 
@@ -36,7 +36,7 @@ class Preprocessor:
     @property
     def anonymiser(self) -> Anonymiser:
         if self._anonymiser is None:
-            self._anonymiser = Anonymiser(use_ner=self.use_ner, ner_model=self.ner_model)
+            self._anonymiser = Anonymiser("emails", use_ner=self.use_ner, ner_model=self.ner_model)
         return self._anonymiser
 
     def clean(self, texts: Sequence[str], subjects: Sequence[str | None] | None = None) -> list[str]:

@@ -65,23 +65,26 @@ def fit_triage_pipeline(data: TriageData, model: str = "linear_svc", C: float | 
                         seed: int = 42, target_accuracy: float = 0.9, name: str = "email-triage-tfidf",
                         version: str = "1", calibration: CalibrationFit | None = None,
                         urgency_model: bool = True, fitted: Any = None, rule_min_precision: float = 0.9,
+                        urgency_C: float = 10.0, min_kept: int = 10,
                         **model_kw: Any) -> tuple[TriagePipeline, CalibrationFit]:
     """Fit the final classifier on all of `data.train`, with temperature and threshold from OOF scores.
 
     `fitted`: an already fitted classifier pipeline (on all of `data.train`) to reuse instead of refitting.
     `rule_min_precision`: with urgency labels, the `haute` rules allowed to override the model are those
     at least this precise on the training e-mails (without labels every rule is kept, unverified).
+    `urgency_C`: the urgency model's regularisation (TF-IDF + logistic regression on the urgency labels).
+    `min_kept`: the reject threshold keeps at least this many validation e-mails.
     """
     texts, y = data.train["text"].tolist(), data.train["label"].tolist()
     labels = sorted(set(y))
     cal = calibration or fit_calibration(texts, y, labels, model=model, C=C, n_splits=n_splits, seed=seed,
-                                         target_accuracy=target_accuracy, **model_kw)
+                                         target_accuracy=target_accuracy, min_kept=min_kept, **model_kw)
     clf = fitted if fitted is not None else make_baseline(model, C=C, seed=seed, **model_kw).fit(texts, y)
     urg_model, urg_labels, trusted = None, [], None
     if urgency_model and data.has_urgency:
         lab = data.train[data.train["urgency"].notna()]
         # no class re-weighting: it raised recall of "haute" but cost precision (0.81 → 0.70 on the demo test set)
-        urg_model = make_baseline("logreg", C=10.0, seed=seed, **model_kw).fit(
+        urg_model = make_baseline("logreg", C=urgency_C, seed=seed, **model_kw).fit(
             lab["text"].tolist(), lab["urgency"].astype(str).tolist())
         urg_labels = [str(c) for c in urg_model.classes_]
         # only markers that proved precise on the training e-mails may override the model

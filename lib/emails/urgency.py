@@ -79,11 +79,6 @@ def combine(model_level: str | None, rule: RuleResult, trusted: Sequence[str] | 
     return None, "none"
 
 
-def rule_levels(texts: Sequence[str]) -> list[str | None]:
-    """Rule level of each text."""
-    return [apply_rules(t).level for t in texts]
-
-
 def precision_recall_for(y_true: Sequence, y_pred: Sequence, level: str = "haute") -> dict[str, float]:
     """Precision, recall and support of one level (predictions may be None = no decision)."""
     t = np.asarray([str(v) for v in y_true])

@@ -2,7 +2,8 @@
 
 Each candidate holds class scores (logits, decision values or log-probabilities) on validation and
 test, columns in the order of the shared label list. `calibrate` fits a temperature on validation
-only; `ensemble` averages the members' calibrated probabilities; `compare` gives one row per model.
+only; `ensemble` averages the members' calibrated probabilities; `compare` gives one row per model (`lib.evaluation.paired` says
+whether a gap between two models' predictions on the same rows is noise).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from lib.evaluation.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
-from lib.evaluation.crossfit import MISSING_CLASS_SCORE, align_columns  # noqa: F401  (re-exported)
+
 
 @dataclass
 class Candidate:
@@ -77,3 +78,4 @@ def per_class_f1(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[Any]) 
     """Precision, recall, F1 and support per class (class indices in, label names out)."""
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=range(len(labels)), zero_division=0)
     return pd.DataFrame({"class": list(labels), "precision": p, "recall": r, "f1": f, "support": s})
+

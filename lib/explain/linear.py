@@ -1,4 +1,4 @@
-"""Explaining linear text models: global top n-grams per class and per-document contributions."""
+"""Explaining linear text models: global top n-grams per class, and the words of one text behind a prediction."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -42,29 +42,9 @@ def top_ngrams(model: Pipeline, k: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def contributions(model: Pipeline, text: str, class_index: int | None = None, k: int = 5) -> pd.DataFrame:
-    """Features of one text with the largest contribution (tf-idf × weight) to a class (default: predicted)."""
-    vec, clf = _parts(model)
-    x = vec.transform([text]).tocsr()
-    coef = _coef(clf)
-    if class_index is None:
-        scores = x @ coef.T
-        class_index = int(np.asarray(scores).ravel().argmax())
-    idx = x.indices
-    contrib = x.data * coef[class_index, idx]
-    names = feature_names(model)
-    order = np.argsort(-contrib)[:k]
-    return pd.DataFrame({"feature": names[idx[order]], "contribution": contrib[order]})
-
-
-def word_reasons(model: Pipeline, text: str, class_index: int, k: int = 4) -> list[str]:
-    """The words/word-bigrams of a text that pushed most towards a class (positive contributions only)."""
-    vec, clf = _parts(model)
-    return reasons_from_row(vec.transform([text]).tocsr(), _coef(clf)[class_index], feature_names(model), k)
-
-
 def reasons_from_row(x: Any, weights: np.ndarray, names: np.ndarray, k: int = 4) -> list[str]:
-    """`word_reasons` on an already vectorised row (1 × n_features sparse) and one class's weights."""
+    """The words/word-bigrams of a vectorised text (1 × n_features sparse row) that pushed most towards a class
+    (positive contributions of `weights`, that class's row of the model's coefficients); placeholders are skipped."""
     idx = x.indices
     contrib = x.data * weights[idx]
     out: list[str] = []

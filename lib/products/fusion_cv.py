@@ -264,11 +264,11 @@ def best_single_modality(cv: NestedFusionCV) -> str:
 
 def paired_gain(cv: NestedFusionCV, reference: str = "text", n_boot: int = 1000, seed: int = 42) -> dict[str, float]:
     """Weighted-F1 gain fusion − `reference` over all listings, with a 95 % paired bootstrap interval."""
-    from lib.products.fusion_study import fixed_and_broken, paired_bootstrap
+    from lib.evaluation.paired import compare_paired
 
     ref = {"text": cv.p_text, "image": np.nan_to_num(cv.p_image)}[reference].argmax(1)
     fused = cv.p_fusion.argmax(1)
-    return {**paired_bootstrap(cv.y, ref, fused, n_boot=n_boot, seed=seed), **fixed_and_broken(cv.y, ref, fused)}
+    return compare_paired(cv.y, ref, fused, n_boot=n_boot, seed=seed)
 
 
 def truncate_words(texts: Sequence[str], n_words: int) -> list[str]:

@@ -153,30 +153,3 @@ def load_fusion_config(dataset_name: str) -> dict:
         raise FileNotFoundError(f"no fusion settings {path}: run notebook 06_products_fusion on {dataset_name!r}")
     return json.loads(path.read_text())
 
-
-def fixed_and_broken(y: np.ndarray, pred_ref: np.ndarray, pred_fused: np.ndarray) -> dict[str, int]:
-    """Rows the fusion fixes (reference wrong, fusion right) and breaks (reference right, fusion wrong)."""
-    ref_ok, fus_ok = pred_ref == y, pred_fused == y
-    return {"fixed": int((~ref_ok & fus_ok).sum()), "broken": int((ref_ok & ~fus_ok).sum()),
-            "both_right": int((ref_ok & fus_ok).sum()), "both_wrong": int((~ref_ok & ~fus_ok).sum())}
-
-
-def paired_bootstrap(y: np.ndarray, pred_ref: np.ndarray, pred_fused: np.ndarray, n_boot: int = 1000,
-                     seed: int = 42) -> dict[str, float]:
-    """Weighted-F1 difference fusion − reference with a 95 % paired bootstrap interval over test rows.
-
-    With a test split of ~150 listings one row is worth ~0.007 F1: the interval says whether a gap is noise.
-    """
-    from sklearn.metrics import f1_score
-
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    diffs = np.empty(n_boot)
-    for b in range(n_boot):
-        i = rng.integers(0, n, n)
-        diffs[b] = (f1_score(y[i], pred_fused[i], average="weighted", zero_division=0)
-                    - f1_score(y[i], pred_ref[i], average="weighted", zero_division=0))
-    point = (f1_score(y, pred_fused, average="weighted", zero_division=0)
-             - f1_score(y, pred_ref, average="weighted", zero_division=0))
-    return {"gain": float(point), "ci_low": float(np.percentile(diffs, 2.5)), "ci_high": float(np.percentile(diffs, 97.5)),
-            "p_gain_positive": float((diffs > 0).mean())}

@@ -1,17 +1,19 @@
-"""PII detection per type on crafted French and English texts, and the evaluation helpers."""
+"""The e-mail domain's PII patterns (`lib/emails/pii.yaml`) on crafted French and English texts, and the
+evaluation helpers."""
 from __future__ import annotations
 
 import pytest
 
-from lib.emails.anonymise import (Anonymiser, PiiSpan, evaluate_detection, find_pattern_pii, iban_is_valid,
-                                  resolve_overlaps, residual_pii)
+from lib.text.anonymise import Anonymiser, PiiPatterns, PiiSpan, evaluate_detection, iban_is_valid, residual_pii
+
+EMAILS = PiiPatterns.load("emails")
 
 VALID_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 
 
 def kinds(text: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for s in resolve_overlaps(find_pattern_pii(text)):
+    for s in EMAILS.resolve_overlaps(EMAILS.find(text)):
         out.setdefault(s.kind, []).append(text[s.start:s.end])
     return out
 
@@ -70,7 +72,7 @@ def test_no_false_alarm_on_ordinary_questions():
 
 @pytest.fixture(scope="module")
 def anonymiser() -> Anonymiser:
-    return Anonymiser(use_ner=True)
+    return Anonymiser("emails", use_ner=True)
 
 
 @pytest.mark.slow
@@ -101,7 +103,7 @@ def test_full_anonymisation_masks_every_type(anonymiser):
 
 def test_overlaps_prefer_structured_types():
     spans = [PiiSpan(0, 20, "PERSON", "ner"), PiiSpan(5, 15, "EMAIL")]
-    assert [s.kind for s in resolve_overlaps(spans)] == ["EMAIL"]
+    assert [s.kind for s in EMAILS.resolve_overlaps(spans)] == ["EMAIL"]
 
 
 def test_evaluate_detection_and_residual():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from lib.core.datasets import DatasetNotFoundError
-from lib.emails.anonymise import iban_is_valid
+from lib.text.anonymise import iban_is_valid
 from lib.emails.data import (CATEGORIES, PII_TYPES, generate_demo_inbox, load_csv, load_eml_folder, load_mbox,
                              load_triage_dataset, write_demo_files, write_eml_folder, write_mbox)
 from lib.emails.preprocess import Preprocessor

@@ -1,10 +1,10 @@
-"""Comparing candidates on shared splits: column alignment, temperature on validation, ensemble, table."""
+"""Comparing candidates on shared splits: temperature on validation, ensemble, table, paired bootstrap."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lib.evaluation.compare import MISSING_CLASS_SCORE, Candidate, align_columns, compare, ensemble, per_class_f1
+from lib.evaluation.compare import Candidate, compare, ensemble, per_class_f1
 
 
 def _overconfident(n: int, k: int, acc: float, scale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -14,14 +14,6 @@ def _overconfident(n: int, k: int, acc: float, scale: float, seed: int) -> tuple
     logits = rng.normal(0, 0.3, (n, k))
     logits[np.arange(n), pred] += scale  # confident whether right or wrong
     return logits, y
-
-
-def test_align_columns_reorders_and_floors_missing_classes():
-    scores = np.array([[1.0, 2.0], [3.0, 4.0]])
-    out = align_columns(scores, ["b", "a"], ["a", "b", "c"])
-    assert out[:, 0].tolist() == [2.0, 4.0] and out[:, 1].tolist() == [1.0, 3.0]
-    assert (out[:, 2] == MISSING_CLASS_SCORE).all()
-    assert align_columns(np.array([0.5, -1.0]), ["n", "p"], ["n", "p"]).shape == (2, 2)
 
 
 def test_temperature_on_validation_lowers_test_ece_of_an_overconfident_model():
@@ -50,3 +42,4 @@ def test_ensemble_averages_calibrated_probabilities():
 def test_per_class_f1_table():
     t = per_class_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), ["x", "y"])
     assert list(t["class"]) == ["x", "y"] and t.loc[0, "recall"] == 0.5 and t.loc[1, "precision"] == pytest.approx(2 / 3)
+

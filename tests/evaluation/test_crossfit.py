@@ -21,9 +21,9 @@ def test_folds_partition_the_rows_and_stratify():
         make_folds(np.array([0, 1, 2]), 5)
 
 
-def test_align_columns_floors_missing_classes_and_expands_binary():
-    out = align_columns(np.array([[1.0, 2.0]]), ["b", "c"], ["a", "b", "c"])
-    assert out.tolist() == [[MISSING_CLASS_SCORE, 1.0, 2.0]]
+def test_align_columns_reorders_floors_missing_classes_and_expands_binary():
+    out = align_columns(np.array([[1.0, 2.0], [3.0, 4.0]]), ["c", "b"], ["a", "b", "c"])
+    assert out.tolist() == [[MISSING_CLASS_SCORE, 2.0, 1.0], [MISSING_CLASS_SCORE, 4.0, 3.0]]
     assert align_columns(np.array([0.5, -1.0]), ["no", "yes"], ["no", "yes"]).tolist() == [[0, 0.5], [0, -1.0]]
 
 

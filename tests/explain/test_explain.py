@@ -6,7 +6,7 @@ import pytest
 
 from lib.emails.baselines import make_baseline
 from lib.explain.lime_text import explain_texts, explanation_table, explanations_html
-from lib.explain.linear import contributions, plot_top_ngrams, top_ngrams, word_reasons
+from lib.explain.linear import _coef, _parts, feature_names, plot_top_ngrams, reasons_from_row, top_ngrams
 
 TEXTS = [f"bonjour {w} merci {i}" for i in range(30) for w in ("convention stage", "salaire paie", "note examen")]
 LABELS = [c for _ in range(30) for c in ("stage", "rh", "notes")]
@@ -26,11 +26,13 @@ def test_top_ngrams_find_the_deciding_words(model):
     assert len(fig.axes) >= 3
 
 
-def test_contributions_and_reasons(model):
-    c = contributions(model, "ma convention de stage")
-    assert c["contribution"].iloc[0] > 0
+def test_reasons_are_the_words_that_pushed_towards_the_class(model):
+    vec, clf = _parts(model)  # as the served pipeline calls it
+    row = vec.transform(["ma convention de stage <PERSON>"]).tocsr()
     k = list(model.classes_).index("stage")
-    assert set(word_reasons(model, "ma convention de stage", k)) & {"convention", "stage"}
+    reasons = reasons_from_row(row, _coef(clf)[k], feature_names(model), k=4)
+    assert set(reasons) & {"convention", "stage"} and "person" not in reasons
+    assert not reasons_from_row(row, -np.abs(_coef(clf)[k]), feature_names(model))  # no positive contribution
 
 
 def test_binary_model_is_supported():
