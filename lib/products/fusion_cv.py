@@ -400,3 +400,19 @@ def early_fusion_cv(E_text: np.ndarray, X_image: np.ndarray, image_present: Sequ
                                                                        random_state=seed)), X, y, k)
         for C in Cs}
     return nested_select_cv(cands, y, k, folds, inner_folds, seed, progress, desc="early fusion (outer folds)")
+
+
+def image_side_representation(meta: dict) -> tuple[str, int, str, bool]:
+    """The features the nested CV's image side uses: those of the vote's most weighted feature member.
+
+    `meta` is notebook 05's saved `meta.json`. The weight was chosen on validation; a vote saved before members
+    had their own representation gives its single feature backbone (centre crop when framing was not recorded).
+    """
+    specs = meta.get("member_specs") or {}
+    weights = dict(zip(meta["vote"]["members"], meta["vote"]["weights"]))
+    if specs:
+        name = max(specs, key=lambda m: (weights.get(m, 0.0), -list(specs).index(m)))
+        s = specs[name]
+        return s["backbone"], int(s["input_size"]), s.get("framing", "letterbox"), bool(s.get("flip", False))
+    return (meta["feature_backbone"], int(meta["feature_input_size"]), meta.get("feature_framing", "center_crop"),
+            bool(meta.get("feature_tta_flip", False)))

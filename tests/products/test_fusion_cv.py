@@ -122,3 +122,38 @@ def test_error_overlap_counts_what_the_image_could_fix():
     assert o["image_right_on_them"] == (text_wrong & (cv.p_image.argmax(1) == y)).sum()
     assert o["of_which_text_confident_0"] == o["image_right_on_them"]
     assert error_overlap(cv, confident=1.01)["of_which_text_confident_1.01"] == 0
+
+
+def test_image_side_is_the_most_weighted_feature_member_or_the_old_single_backbone():
+    from lib.products.fusion_cv import image_side_representation
+
+    meta = {"vote": {"members": ["a", "cnn", "b"], "weights": [0.2, 0.5, 0.3]},
+            "member_specs": {"a": {"backbone": "efficientnet-lite0", "input_size": 224},
+                             "b": {"backbone": "efficientnet-lite1", "input_size": 240, "framing": "center_crop",
+                                   "flip": True}},
+            "feature_backbone": "efficientnet-lite0", "feature_input_size": 224}
+    assert image_side_representation(meta) == ("efficientnet-lite1", 240, "center_crop", True)
+    old = {"vote": {"members": ["mlp"], "weights": [1.0]}, "feature_backbone": "efficientnet-lite0",
+           "feature_input_size": 160}
+    assert image_side_representation(old) == ("efficientnet-lite0", 160, "center_crop", False)
+
+
+def test_early_fusion_uses_both_blocks_and_the_same_outer_folds():
+    from lib.ensemble.vote_cv import nested_select_cv  # noqa: F401  (the selection it runs)
+    from lib.products.fusion_cv import early_fusion_cv, early_fusion_inputs
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    E = rng.normal(0, 1, (120, 4))
+    E[:, 0] += (y == 2) * 3.0  # the text separates class 2 only
+    X = rng.normal(0, 1, (120, 5))
+    X[:, 1] += (y == 1) * 3.0  # the photo separates class 1 only
+    has = np.ones(120, bool)
+    has[::7] = False
+    Z = early_fusion_inputs(E, X, has)
+    assert Z.shape == (120, 10) and (Z[~has, 4:9] == 0).all() and (Z[:, -1] == has).all()
+    res = early_fusion_cv(E, X, has, y, 3, Cs=(0.1, 1.0), folds=4, inner_folds=3, progress=False)
+    acc = (res.p.argmax(1) == y).mean()
+    text_only = early_fusion_cv(E, np.zeros_like(X), np.zeros(120, bool), y, 3, Cs=(1.0,), folds=4, inner_folds=3,
+                                progress=False)
+    assert acc > (text_only.p.argmax(1) == y).mean() + 0.1 and len(res.chosen) == 4
