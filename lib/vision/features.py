@@ -78,7 +78,8 @@ def feature_cache_path(backbone: str, input_size: int, paths: Sequence[str | Non
 
 def _images_to_tensor_batches(backbone: Any, items: Sequence[Any], batch_size: int, num_workers: int,
                               progress: bool, desc: str, framing: str = "letterbox",
-                              tta_flip: bool = False) -> np.ndarray:
+                              tta_flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(features, ok): items (paths or PIL images) are decoded batch by batch; rows of unreadable items are NaN."""
     import torch
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
@@ -86,18 +87,20 @@ def _images_to_tensor_batches(backbone: Any, items: Sequence[Any], batch_size: i
     ds = ImageListDataset(items, backbone.eval_transform(_check_framing(framing)), backbone.input_size)
     loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     feats = np.full((len(ds), backbone.feature_dim), np.nan, dtype=np.float32)
+    decoded = np.zeros(len(ds), dtype=bool)
     model = backbone.model.eval()
     device = next(model.parameters()).device
     with torch.inference_mode():
         for x, idx, ok, _ in tqdm(loader, desc=desc, disable=not progress, unit="batch"):
-            if ok.any():
+            good = idx[ok].numpy()
+            decoded[good] = True
+            if len(good):
                 x = x[ok].to(device).contiguous(memory_format=torch.channels_last)
                 out = model(x).float()
                 if tta_flip:  # the mean of the image's features and its mirror's (flip along the width)
                     out = (out + model(torch.flip(x, dims=[3])).float()) / 2
-                out = out.cpu().numpy()
-                feats[idx[ok].numpy()] = out
-    return feats
+                feats[good] = out.cpu().numpy()
+    return feats, decoded
 
 
 def native_input_size(backbone: str) -> int:
@@ -125,8 +128,6 @@ def extract_features(paths: Sequence[str | None], backbone: str = "efficientnet-
     """
     import torch
 
-    from lib.vision.images import open_image
-
     t0 = time.perf_counter()
     input_size = int(input_size or native_input_size(backbone))
     paths = [None if p is None or (isinstance(p, float) and np.isnan(p)) else str(p) for p in paths]
@@ -138,17 +139,20 @@ def extract_features(paths: Sequence[str | None], backbone: str = "efficientnet-
             status = [str(s) for s in z["status"]]
             return FeatureSet(z["features"], np.array([s == OK for s in status]), status, backbone, input_size,
                               cache, True, time.perf_counter() - t0, framing, tta_flip)
-    status = [open_image(p)[1] for p in paths]
+    # a stat tells "missing"; "unreadable" comes out of the extraction pass itself (each image decoded once)
+    status = [OK if p and Path(p).is_file() else MISSING for p in paths]
     bb = load_image_backbone(backbone, num_classes=0, input_size=input_size)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     bb.model = bb.model.to(device, memory_format=torch.channels_last)  # channels_last: ~1.5x faster on CPU
     readable = [i for i, s in enumerate(status) if s == OK]
     feats = np.full((len(paths), bb.feature_dim), np.nan, dtype=np.float32)
     if readable:
-        sub = _images_to_tensor_batches(bb, [paths[i] for i in readable], batch_size, num_workers, progress,
-                                        f"features {backbone} {input_size}px {framing}{' +flip' if tta_flip else ''}",
-                                        framing, tta_flip)
+        sub, decoded = _images_to_tensor_batches(
+            bb, [paths[i] for i in readable], batch_size, num_workers, progress,
+            f"features {backbone} {input_size}px {framing}{' +flip' if tta_flip else ''}", framing, tta_flip)
         feats[readable] = sub
+        for i in np.asarray(readable)[~decoded]:
+            status[i] = UNREADABLE
     fs = FeatureSet(feats, np.array([s == OK for s in status]), status, backbone, input_size, cache, False,
                     time.perf_counter() - t0, framing, tta_flip)
     if cache is not None:
@@ -161,8 +165,9 @@ def extract_features(paths: Sequence[str | None], backbone: str = "efficientnet-
 
 
 def features_of_images(images: Sequence[Any], backbone: Any, batch_size: int = 32, framing: str = "letterbox",
-                       tta_flip: bool = False) -> np.ndarray:
-    """Features of in-memory PIL images with an already-loaded `ImageBackbone` (no cache): for perturbed
-    copies in robustness tests and for single-image prediction. Use the `framing` and `tta_flip` the
-    classifier's training features were extracted with."""
-    return _images_to_tensor_batches(backbone, images, batch_size, 0, False, "features", framing, bool(tta_flip))
+                       tta_flip: bool = False, num_workers: int = 0) -> np.ndarray:
+    """Features of PIL images or image paths (decoded batch by batch) with an already-loaded `ImageBackbone`
+    (no cache): for perturbed copies in robustness tests and for prediction. Rows of unreadable paths are NaN.
+    Use the `framing` and `tta_flip` the classifier's training features were extracted with."""
+    return _images_to_tensor_batches(backbone, images, batch_size, num_workers, False, "features", framing,
+                                     bool(tta_flip))[0]

@@ -1,9 +1,13 @@
 """Fine-tuning a pretrained CNN with a new head: partial unfreezing, augmentation, class weights,
-early stopping on validation loss, and a per-epoch train/validation history (to see overfitting)."""
+early stopping on validation loss, and a per-epoch train/validation history (to see overfitting).
+
+Training and prediction take image paths (decoded batch by batch by a DataLoader: the photos are never all in
+memory) or PIL images."""
 from __future__ import annotations
 
 import copy
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -78,7 +82,7 @@ def _freeze_bn_of_frozen(model: Any) -> None:
 
 
 class CNNClassifier:
-    """A fine-tuned backbone with its class list: `predict_proba(list of PIL images)`."""
+    """A fine-tuned backbone with its class list: `predict_proba(image paths or PIL images)`."""
 
     def __init__(self, backbone: ImageBackbone, classes: Sequence[str], config: FineTuneConfig):
         self.backbone = backbone
@@ -89,23 +93,27 @@ class CNNClassifier:
     def model(self) -> Any:
         return self.backbone.model
 
-    def logits(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
-        """Raw logits for in-memory PIL images."""
+    def logits(self, images: Sequence[Any], batch_size: int = 32, num_workers: int = 0) -> np.ndarray:
+        """Raw logits for image paths or PIL images, decoded batch by batch; NaN rows for unreadable paths."""
         import torch
         from torch.utils.data import DataLoader
 
         ds = ImageListDataset(images, self.backbone.eval_transform(self.config.framing), self.backbone.input_size)
-        out = np.zeros((len(ds), len(self.classes)), dtype=np.float32)
+        out = np.full((len(ds), len(self.classes)), np.nan, dtype=np.float32)
         self.model.eval()
         device = next(self.model.parameters()).device
+        loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
         with torch.inference_mode():
-            for x, idx, _, _ in DataLoader(ds, batch_size=batch_size, shuffle=False):
-                out[idx.numpy()] = self.model(x.to(device)).float().cpu().numpy()
+            for x, idx, ok, _ in loader:
+                if ok.all():
+                    out[idx.numpy()] = self.model(x.to(device)).float().cpu().numpy()
+                elif ok.any():
+                    out[idx[ok].numpy()] = self.model(x[ok].to(device)).float().cpu().numpy()
         return out
 
-    def predict_proba(self, images: Sequence[Any], batch_size: int = 32) -> np.ndarray:
-        """Softmax probabilities, columns in `classes` order."""
-        z = self.logits(images, batch_size)
+    def predict_proba(self, images: Sequence[Any], batch_size: int = 32, num_workers: int = 0) -> np.ndarray:
+        """Softmax probabilities, columns in `classes` order (NaN rows for unreadable paths)."""
+        z = self.logits(images, batch_size, num_workers)
         z = z - z.max(1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(1, keepdims=True)
@@ -138,12 +146,15 @@ def class_weights(y: Sequence[int], n_classes: int) -> np.ndarray:
 
 def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: Sequence[Any],
               y_val: Sequence[int], classes: Sequence[str], config: FineTuneConfig | None = None,
-              seed: int = 42, progress: bool = True) -> tuple[CNNClassifier, pd.DataFrame]:
+              seed: int = 42, progress: bool = True, num_workers: int = 0) -> tuple[CNNClassifier, pd.DataFrame]:
     """Fine-tune; return the classifier at its best validation-loss epoch and the per-epoch history.
 
     Args:
-        train_images, val_images: PIL images (decode them once with `lib.vision.images.load_images`).
+        train_images, val_images: image paths (decoded batch by batch, once per epoch: memory holds one batch)
+            or PIL images. A path that cannot be read is left out of its batch (a warning counts them).
         y_train, y_val: class indices into `classes`.
+        num_workers: DataLoader processes decoding and augmenting ahead of the model (0: in this process,
+            which keeps the augmentation draws identical to a run on PIL images).
     """
     import torch
     from torch import nn
@@ -165,16 +176,23 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
                                 labels=y_train)
     val_ds = ImageListDataset(val_images, bb.eval_transform(config.framing), bb.input_size, labels=y_val)
     gen = torch.Generator().manual_seed(seed)
-    train_loader = DataLoader(train_ds, batch_size=config.batch_size, shuffle=True, generator=gen)
-    val_loader = DataLoader(val_ds, batch_size=64, shuffle=False)
+    train_loader = DataLoader(train_ds, batch_size=config.batch_size, shuffle=True, generator=gen,
+                              num_workers=num_workers)
+    val_loader = DataLoader(val_ds, batch_size=64, shuffle=False, num_workers=num_workers)
     history, best_loss, best_state, waited = [], np.inf, None, 0
+    skipped: set[tuple[str, int]] = set()
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
         _freeze_bn_of_frozen(model)
         tot_loss, tot_ok, n = 0.0, 0, 0
-        for x, _, _, y in tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", disable=not progress,
-                               leave=False):
+        for x, idx, ok, y in tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", disable=not progress,
+                                  leave=False):
+            if not ok.all():  # unreadable photos: not trained on as blank images
+                skipped.update(("train", int(i)) for i in idx[~ok])
+                x, y = x[ok], y[ok]
+                if not len(y):
+                    continue
             x, y = x.to(device), y.to(device)
             opt.zero_grad()
             logits = model(x)
@@ -187,7 +205,12 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
         model.eval()
         v_loss, v_ok, vn = 0.0, 0, 0
         with torch.inference_mode():
-            for x, _, _, y in val_loader:
+            for x, idx, ok, y in val_loader:
+                if not ok.all():
+                    skipped.update(("val", int(i)) for i in idx[~ok])
+                    x, y = x[ok], y[ok]
+                    if not len(y):
+                        continue
                 x, y = x.to(device), y.to(device)
                 logits = model(x)
                 # unweighted, unsmoothed loss: the number to compare across epochs and with training
@@ -207,6 +230,10 @@ def fine_tune(train_images: Sequence[Any], y_train: Sequence[int], val_images: S
             waited += 1
             if waited >= config.patience:
                 break
+    if skipped:
+        n_tr = sum(1 for split, _ in skipped if split == "train")
+        warnings.warn(f"fine_tune: {n_tr} training and {len(skipped) - n_tr} validation images could not be read "
+                      "and were left out (filter the lists with audit_images() first)", stacklevel=2)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

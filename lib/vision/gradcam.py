@@ -69,10 +69,17 @@ def grad_cam(model: Any, x: Any, target_layer: Any | None = None, class_idx: Seq
 
 def plot_grad_cam(cnn: Any, images: Sequence[Any], true_labels: Sequence[str] | None = None, alpha: float = 0.45):
     """Grad-CAM heat maps of a `CNNClassifier` overlaid on the images as the network sees them (letterboxed or
-    centre-cropped, as the CNN predicts)."""
+    centre-cropped, as the CNN predicts).
+
+    Args:
+        images: a few image paths or PIL images (one column each; decoded once here).
+    """
     import matplotlib.pyplot as plt
     import torch
 
+    from lib.vision.images import load_images
+
+    images = load_images(images)  # a handful of examples: decoded once, shared by the maps and the plot
     bb = cnn.backbone
     framing = getattr(cnn.config, "framing", "center_crop")  # the framing the CNN predicts with
     x = torch.stack([bb.eval_transform(framing)(im) for im in images])

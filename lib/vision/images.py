@@ -1,9 +1,15 @@
-"""Reading product photos safely: missing and unreadable files are counted, never fatal."""
+"""Reading product photos safely: missing and unreadable files are counted, never fatal.
+
+Everything that consumes photos takes *items*: image paths (str / Path; None for a listing without a photo)
+or in-memory PIL images. Paths are decoded lazily, one batch at a time, by a torch DataLoader
+(`ImageListDataset` for tensors, `iter_image_batches` for PIL images), so a catalogue never sits in memory;
+`load_images` decodes a short list at once (the app, a handful of Grad-CAM examples).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -25,6 +31,26 @@ def open_image(path: str | Path | None) -> tuple[Any, str]:
             return im.convert("RGB"), OK
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None, UNREADABLE
+
+
+def is_pil_image(item: Any) -> bool:
+    """True for an in-memory PIL image, False for a path (or None)."""
+    return hasattr(item, "convert") and hasattr(item, "size")
+
+
+def decode_item(item: Any, max_side: int | None = None) -> tuple[Any, str]:
+    """(RGB PIL image or None, status) for a path or a PIL image (a copy: the caller may modify it).
+
+    Args:
+        max_side: shrink (aspect kept) so the long side is at most this many pixels; None keeps the size.
+    """
+    if is_pil_image(item):
+        im, status = item.convert("RGB"), OK  # convert() returns a new image even when already RGB
+    else:
+        im, status = open_image(item)
+    if im is not None and max_side and max(im.size) > max_side:
+        im.thumbnail((max_side, max_side))
+    return im, status
 
 
 @dataclass
@@ -53,10 +79,10 @@ def audit_images(paths: Sequence[str | None]) -> ImageAudit:
 
 
 class ImageListDataset:
-    """A torch Dataset over image paths (or PIL images): returns (tensor, index, ok).
+    """A torch Dataset over image paths (or PIL images): returns (tensor, index, ok, label).
 
-    Unreadable or missing images give a zero tensor and ok=False so a batch never fails; callers count
-    and drop them.
+    Each item is decoded when its batch is drawn, so only one batch of images is in memory. Unreadable or
+    missing images give a zero tensor and ok=False so a batch never fails; callers count and drop them.
     """
 
     def __init__(self, items: Sequence[Any], transform: Callable[[Any], Any], size: int,
@@ -72,25 +98,75 @@ class ImageListDataset:
     def __getitem__(self, i: int) -> tuple[Any, int, bool, int]:
         import torch
 
-        item = self.items[i]
-        if hasattr(item, "convert"):  # already a PIL image
-            im, status = item.convert("RGB"), OK
-        else:
-            im, status = open_image(item)
+        im, status = decode_item(self.items[i])
         label = -1 if self.labels is None else int(self.labels[i])
         if im is None:
             return torch.zeros(3, self.size, self.size), i, False, label
         return self.transform(im), i, status == OK, label
 
 
-def load_images(paths: Sequence[str], max_side: int | None = None) -> list[Any]:
-    """Decode a list of readable images into memory (optionally shrunk so the long side ≤ max_side)."""
+class DecodedImages:
+    """A torch Dataset over image paths (or PIL images) that only decodes: returns (index, RGB PIL image or
+    None, status). For code that works on PIL images one batch at a time (perturbations, OCR)."""
+
+    def __init__(self, items: Sequence[Any], max_side: int | None = None):
+        self.items = list(items)
+        self.max_side = max_side
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[int, Any, str]:
+        im, status = decode_item(self.items[i], self.max_side)
+        return i, im, status
+
+
+def _as_list(batch: list[Any]) -> list[Any]:
+    """DataLoader collate that keeps PIL images as they are (module-level so worker processes can pickle it)."""
+    return batch
+
+
+def _unreadable_error(item: Any, status: str) -> ValueError:
+    return ValueError(f"image {item!r} is {status}: filter the list with audit_images() first")
+
+
+def iter_image_batches(items: Sequence[Any], batch_size: int = 32, max_side: int | None = None,
+                       num_workers: int = 0, skip_unreadable: bool = False) -> Iterator[tuple[list[int], list[Any]]]:
+    """Decode `items` (paths or PIL images) one batch at a time: yields (indices into items, RGB PIL images).
+
+    Each image is decoded once and dropped after its batch, so memory holds `batch_size` images whatever the
+    list's length.
+
+    Args:
+        max_side: shrink each image so its long side is at most this (None: as stored).
+        num_workers: DataLoader worker processes decoding ahead (0: in this process).
+        skip_unreadable: leave missing/unreadable items out of the batches (default: raise ValueError).
+    """
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(DecodedImages(items, max_side), batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, collate_fn=_as_list)
+    for batch in loader:
+        idx, ims = [], []
+        for i, im, status in batch:
+            if im is None:
+                if skip_unreadable:
+                    continue
+                raise _unreadable_error(items[i], status)
+            idx.append(i)
+            ims.append(im)
+        if idx:
+            yield idx, ims
+
+
+def load_images(paths: Sequence[Any], max_side: int | None = None) -> list[Any]:
+    """Decode a short list of readable images (paths or PIL images) into memory, optionally shrunk so the long
+    side ≤ max_side. For a handful of images (the app, Grad-CAM examples); pipelines stream with
+    `iter_image_batches` or `ImageListDataset` instead."""
     out = []
     for p in paths:
-        im, status = open_image(p)
+        im, status = decode_item(p, max_side)
         if im is None:
-            raise ValueError(f"image {p!r} is {status}: filter the list with audit_images() first")
-        if max_side and max(im.size) > max_side:
-            im.thumbnail((max_side, max_side))
+            raise _unreadable_error(p, status)
         out.append(im)
     return out

@@ -1,4 +1,7 @@
-"""Robustness of image classifiers to rotation, Gaussian noise and blur (perturbed copies of test photos)."""
+"""Robustness of image classifiers to rotation, Gaussian noise and blur (perturbed copies of test photos).
+
+The sweep streams: each batch of photos is decoded once, and every perturbation is applied to that batch
+before the next is read, so memory holds one batch whatever the number of photos or conditions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,35 +62,55 @@ def default_perturbations(rotation_step: float = 30, noise_levels: Sequence[floa
             + [Perturbation("blur", float(r)) for r in blur_levels])
 
 
+def _is_identity(pert: Perturbation) -> bool:
+    """A rotation of 0°/360°, noise 0 and blur 0 leave the image as it is."""
+    return (pert.kind in ("noise", "blur") and pert.level == 0) or (pert.kind == "rotation" and pert.level % 360 == 0)
+
+
 def robustness_sweep(images: Sequence[Any], y: Sequence[int],
                      predict_members: Callable[[list[Any]], Mapping[str, np.ndarray]],
-                     perturbations: Sequence[Perturbation], seed: int = 0, progress: bool = True) -> pd.DataFrame:
+                     perturbations: Sequence[Perturbation], seed: int = 0, progress: bool = True,
+                     batch_size: int = 64, max_side: int | None = None, num_workers: int = 0) -> pd.DataFrame:
     """Score every model returned by `predict_members` on perturbed copies of `images`.
 
     Args:
-        predict_members: images → {model name: probabilities}; include the vote in it so it is scored
-            on exactly the same perturbed images as its members.
+        images: image paths or PIL images (readable: an unreadable path raises ValueError). Decoded once per
+            batch of `batch_size`; every perturbation of the batch is predicted before the next batch is read.
+        predict_members: a list of PIL images → {model name: probabilities}; include the vote in it so it is
+            scored on exactly the same perturbed images as its members.
+        seed: image i's noise is drawn with seed + i (the same whatever the batch size).
+        max_side: shrink photos so the long side is at most this before perturbing (blur radii and rotations
+            are in pixels of that image); None: as stored.
     Returns a long table: kind, level, model, accuracy, weighted_f1, macro_f1, mean_confidence.
     """
     from tqdm.auto import tqdm
 
-    rows = []
+    from lib.vision.images import iter_image_batches
+
+    perts = list(perturbations)
+    identity = [_is_identity(p) for p in perts]
     y = np.asarray(y)
-    # a rotation of 0°/360°, noise 0 and blur 0 are the same clean images: predict once
-    clean = None
-    for pert in tqdm(list(perturbations), desc="robustness", disable=not progress):
-        identity = (pert.kind in ("noise", "blur") and pert.level == 0) or (
-            pert.kind == "rotation" and pert.level % 360 == 0)
-        if identity and clean is not None:
-            probas = clean
-        else:
-            probas = predict_members([pert.apply(im, seed + i) for i, im in enumerate(images)])
-            if identity:
-                clean = probas
-        for name, p in probas.items():
+    parts: list[dict[str, list[np.ndarray]]] = [{} for _ in perts]
+    n_batches = -(-len(images) // batch_size)
+    with tqdm(total=n_batches * len(perts), desc="robustness", disable=not progress) as bar:
+        for idx, batch in iter_image_batches(images, batch_size, max_side, num_workers):
+            clean = None  # the identity conditions are the same clean images: predict them once per batch
+            for j, pert in enumerate(perts):
+                if identity[j] and clean is not None:
+                    probas = clean
+                else:
+                    probas = predict_members([pert.apply(im, seed + i) for i, im in zip(idx, batch)])
+                    if identity[j]:
+                        clean = probas
+                for name, p in probas.items():
+                    parts[j].setdefault(name, []).append(np.asarray(p))
+                bar.update()
+    rows = []
+    for pert, by_model in zip(perts, parts):
+        for name, chunks in by_model.items():
+            p = np.concatenate(chunks)
             rows.append({"kind": pert.kind, "level": pert.level, "model": name,
-                         **classification_scores(y, np.asarray(p).argmax(1)),
-                         "mean_confidence": float(np.asarray(p).max(1).mean())})
+                         **classification_scores(y, p.argmax(1)), "mean_confidence": float(p.max(1).mean())})
     return pd.DataFrame(rows)
 
 

@@ -54,3 +54,31 @@ def image_files(tmp_path: Path, tiny_images) -> dict[str, list]:
     bad = tmp_path / "truncated.jpg"
     bad.write_bytes(Path(ok[0]).read_bytes()[:200])
     return {"ok": ok, "unreadable": [str(bad)], "missing": [str(tmp_path / "nope.jpg"), None]}
+
+
+@pytest.fixture(scope="session")
+def tiny_image_files(tmp_path_factory, tiny_images) -> list[str]:
+    """The 24 tiny images saved as PNG files (lossless: decoding a file gives back the in-memory image)."""
+    folder = tmp_path_factory.mktemp("tiny_png")
+    paths = []
+    for i, im in enumerate(tiny_images[0]):
+        p = folder / f"img_{i:02d}.png"
+        im.save(p)
+        paths.append(str(p))
+    return paths
+
+
+@pytest.fixture()
+def count_decodes(monkeypatch) -> list:
+    """Every path `lib.vision.images.open_image` decodes, in order (to check that each image is read once)."""
+    import lib.vision.images as images_module
+
+    opened: list = []
+    real = images_module.open_image
+
+    def counting(path):
+        opened.append(path)
+        return real(path)
+
+    monkeypatch.setattr(images_module, "open_image", counting)
+    return opened

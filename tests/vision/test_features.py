@@ -81,3 +81,25 @@ def test_features_separate_two_visual_classes(tiny_images, isolated_outputs):
     X = features_of_images(images, load_image_backbone("efficientnet-lite0", input_size=64))
     assert X.shape == (24, 1280)
     assert cross_val_score(LogisticRegression(max_iter=1000), X, y, cv=3).mean() >= 0.9
+
+
+def test_extract_features_decodes_each_file_once(image_files, isolated_outputs, count_decodes):
+    # before streaming, every image was decoded twice: once to check it, once to extract it
+    paths = image_files["ok"][:4] + image_files["unreadable"] + image_files["missing"]
+    fs = extract_features(paths, "efficientnet-lite0", input_size=64, batch_size=2, progress=False, use_cache=False)
+    assert fs.counts == {"n_total": 7, "n_ok": 4, "n_missing": 2, "n_unreadable": 1}
+    assert fs.status == ["ok"] * 4 + ["unreadable", "missing", "missing"]
+    assert sorted(count_decodes) == sorted(paths[:5])  # the missing files are never opened
+
+
+def test_features_from_paths_equal_features_from_pil_images(tiny_images, tiny_image_files):
+    from lib.core.registry import load_image_backbone
+    from lib.vision.features import features_of_images
+
+    bb = load_image_backbone("efficientnet-lite0", input_size=64)
+    from_files = features_of_images(tiny_image_files[:5], bb, batch_size=2)
+    np.testing.assert_allclose(from_files, features_of_images(tiny_images[0][:5], bb, batch_size=2), atol=1e-6)
+    assert np.isfinite(from_files).all()
+    with_bad = features_of_images(tiny_image_files[:2] + ["/nonexistent.png"], bb)
+    np.testing.assert_allclose(with_bad[:2], from_files[:2], atol=1e-5)
+    assert np.isnan(with_bad[2]).all()

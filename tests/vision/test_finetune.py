@@ -44,3 +44,36 @@ def test_fine_tune_lowers_training_loss_and_round_trips(tiny_images):
     old = cnn.state()
     del old["config"]["framing"]  # a state saved before framing existed was validated on centre crops
     assert CNNClassifier.from_state(old).config.framing == "center_crop"
+
+
+def _tiny_config(**kw):
+    return FineTuneConfig(**{"input_size": 64, "epochs": 1, "batch_size": 8, "unfreeze_blocks": 1, **kw})
+
+
+@pytest.mark.slow
+def test_fine_tune_from_paths_gives_the_numbers_of_pil_images(tiny_images, tiny_image_files):
+    images, y = tiny_images
+    classes = ["disc", "bar"]
+    on_files, hist_files = fine_tune(tiny_image_files[:16], y[:16], tiny_image_files[16:], y[16:], classes,
+                                     _tiny_config(), seed=0, progress=False)
+    on_images, hist_images = fine_tune(images[:16], y[:16], images[16:], y[16:], classes, _tiny_config(), seed=0,
+                                       progress=False)
+    assert len(hist_files) == 1  # one epoch over the files
+    cols = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(hist_files[cols].to_numpy(), hist_images[cols].to_numpy(), rtol=1e-4)
+    p = on_files.predict_proba(tiny_image_files[16:], batch_size=3)
+    assert p.shape == (8, 2) and np.isfinite(p).all()
+    np.testing.assert_allclose(p, on_images.predict_proba(images[16:]), atol=1e-4)
+    np.testing.assert_allclose(on_images.predict_proba(tiny_image_files[16:]), on_images.predict_proba(images[16:]),
+                               atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fine_tune_leaves_unreadable_photos_out_and_predicts_nan_for_them(image_files):
+    train = image_files["ok"][:4] + image_files["unreadable"] + image_files["missing"][:1]
+    with pytest.warns(UserWarning, match="2 training and 0 validation images could not be read"):
+        cnn, hist = fine_tune(train, [0, 1, 0, 1, 0, 1], image_files["ok"][4:6], [0, 1], ["disc", "bar"],
+                              _tiny_config(epochs=2, patience=5), seed=0, progress=False)
+    assert len(hist) == 2 and np.isfinite(hist[["train_loss", "val_loss"]].to_numpy()).all()
+    p = cnn.predict_proba(image_files["ok"][4:6] + image_files["unreadable"])
+    assert np.isfinite(p[:2]).all() and np.isnan(p[2]).all()

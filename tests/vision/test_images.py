@@ -42,3 +42,55 @@ def test_flipkart_photos_are_readable(real_data):
     paths = sorted(str(p) for p in (real_data / "flipkart" / "images").glob("*.jpg"))
     audit = audit_images(paths[:200])
     assert audit.n_total == 200 and audit.n_ok == 200
+
+
+def test_iter_image_batches_decodes_each_path_once_in_order(tiny_images, tiny_image_files, count_decodes):
+    import numpy as np
+
+    from lib.vision.images import iter_image_batches
+
+    batches = list(iter_image_batches(tiny_image_files[:10], batch_size=4))
+    assert [len(ims) for _, ims in batches] == [4, 4, 2]
+    assert [i for idx, _ in batches for i in idx] == list(range(10))
+    assert count_decodes == tiny_image_files[:10]
+    for idx, ims in batches:
+        for i, im in zip(idx, ims):
+            np.testing.assert_array_equal(np.asarray(im), np.asarray(tiny_images[0][i]))
+
+
+def test_iter_image_batches_raises_on_or_skips_unreadable_files(image_files):
+    import pytest
+
+    from lib.vision.images import iter_image_batches
+
+    items = image_files["ok"][:2] + image_files["unreadable"] + image_files["missing"][:1] + image_files["ok"][2:3]
+    with pytest.raises(ValueError, match="truncated.jpg' is unreadable"):
+        list(iter_image_batches(items, 2))
+    kept = list(iter_image_batches(items, 2, skip_unreadable=True))
+    assert [i for idx, _ in kept for i in idx] == [0, 1, 4]
+
+
+def test_iter_image_batches_takes_pil_images_shrinks_copies_and_uses_workers(tiny_images, tiny_image_files):
+    import numpy as np
+
+    from lib.vision.images import iter_image_batches
+
+    originals = tiny_images[0][:3]
+    (_, ims), = list(iter_image_batches(originals, batch_size=8, max_side=40))
+    assert all(max(im.size) <= 40 for im in ims) and all(im.size == (72, 72) for im in originals)
+    (_, same), = list(iter_image_batches(tiny_image_files[:3], batch_size=8, max_side=40))
+    for a, b in zip(ims, same):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # decoding in a worker process gives the same images in the same order
+    in_worker = list(iter_image_batches(tiny_image_files[:5], batch_size=2, num_workers=1))
+    assert [i for idx, _ in in_worker for i in idx] == list(range(5))
+    np.testing.assert_array_equal(np.asarray(in_worker[2][1][0]), np.asarray(tiny_images[0][4]))
+
+
+def test_load_images_takes_pil_images_too(tiny_images, tiny_image_files):
+    import numpy as np
+
+    a, b = load_images([tiny_images[0][0], tiny_image_files[1]])
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(tiny_images[0][0]))
+    assert a is not tiny_images[0][0]  # a copy: callers may modify it
+    np.testing.assert_array_equal(np.asarray(b), np.asarray(tiny_images[0][1]))

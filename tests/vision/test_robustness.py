@@ -46,3 +46,39 @@ def test_automation_curve_is_monotone():
     p = rng.dirichlet([0.5] * 3, 200)
     curve = automation_curve({"m": p}, rng.integers(0, 3, 200))
     assert curve["automation_rate"].is_monotonic_decreasing
+
+
+def _colour_rule(seen_sizes: list | None = None):
+    def predict(ims):
+        if seen_sizes is not None:
+            seen_sizes.append((len(ims), max(max(im.size) for im in ims)))
+        red = np.array([np.asarray(im, float)[..., 0].mean() - np.asarray(im, float)[..., 2].mean() for im in ims])
+        p0 = 1 / (1 + np.exp(-red / 20))
+        proba = np.stack([p0, 1 - p0], 1)
+        return {"rule": proba, "vote": proba}
+    return predict
+
+
+def test_sweep_streams_paths_batch_by_batch_with_the_numbers_of_pil_images(tiny_images, tiny_image_files,
+                                                                           count_decodes):
+    import pandas as pd
+
+    images, y = tiny_images
+    perts = default_perturbations(90, (0, 20), (0, 2))
+    in_memory = robustness_sweep(images, y, _colour_rule(), perts, seed=3, progress=False)
+    count_decodes.clear()
+    seen: list = []
+    streamed = robustness_sweep(tiny_image_files, y, _colour_rule(seen), perts, seed=3, progress=False, batch_size=5)
+    pd.testing.assert_frame_equal(streamed, in_memory)
+    assert count_decodes == tiny_image_files  # each photo decoded once for the whole sweep
+    assert max(n for n, _ in seen) == 5  # never more than a batch in memory
+    # the 4 identity conditions (0°, 360°, noise 0, blur 0) of a batch are predicted once
+    assert len(seen) == 5 * (len(perts) - 3)
+
+
+def test_sweep_shrinks_photos_before_perturbing(tiny_images, tiny_image_files):
+    images, y = tiny_images
+    seen: list = []
+    robustness_sweep(tiny_image_files[:4], y[:4], _colour_rule(seen), [Perturbation("blur", 1.0)], progress=False,
+                     max_side=36)
+    assert seen == [(4, 36)]
