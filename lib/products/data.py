@@ -360,16 +360,12 @@ def quality_report(df: pd.DataFrame) -> dict[str, int]:
 
 
 def subsample(df: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
-    """A stratified, deterministic subsample of at most `max_rows` rows (every class kept when possible)."""
-    if not max_rows or len(df) <= max_rows:
-        return df.reset_index(drop=True)
-    frac = max_rows / len(df)
-    rng = np.random.default_rng(seed)
-    keep = []
-    for _, idx in sorted(df.groupby("label").indices.items()):
-        k = max(min(3, len(idx)), int(round(len(idx) * frac)))
-        keep.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
-    return df.iloc[sorted(keep)].reset_index(drop=True)
+    """A stratified, deterministic subsample of at most `max_rows` rows, at least 3 per class (or all of a
+    smaller class) so that the train/validation/test split still sees every class."""
+    from lib.core.sampling import stratified_indices
+
+    keep = stratified_indices(df["label"].tolist(), max_rows, seed, min_per_class=3)
+    return df.iloc[keep].reset_index(drop=True)
 
 
 def load_products(data_dir: str, dataset: str = "flipkart", seed: int = 42, max_rows: int | None = None,

@@ -12,7 +12,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.metrics import classification_report
@@ -202,7 +201,3 @@ def calibration_table(model: CalibratedTextModel, texts: Sequence[str], y: Seque
     return {"nll_before": nll(raw, yi), "nll_after": nll(cal, yi),
             "ece_before": expected_calibration_error(raw, yi), "ece_after": expected_calibration_error(cal, yi)}
 
-
-def clone_pipeline(pipe: Pipeline) -> Pipeline:
-    """An unfitted copy (for timing benchmarks)."""
-    return clone(pipe)

@@ -25,3 +25,14 @@ def test_no_cap_and_impossible_cap():
     with pytest.raises(ValueError, match="without dropping a class"):
         stratified_indices(y, 2)
     assert sorted(np.array(y)[stratified_indices(y, 3)]) == ["a", "b", "c"]
+
+
+def test_a_floor_per_class_keeps_small_classes_whole_and_respects_the_cap():
+    from lib.core.sampling import stratified_indices
+
+    y = ["a"] * 100 + ["b"] * 5 + ["c"] * 2
+    idx = stratified_indices(y, 30, seed=0, min_per_class=3)
+    kept = [y[i] for i in idx]
+    assert len(idx) == 30 and kept.count("b") >= 3 and kept.count("c") == 2
+    with pytest.raises(ValueError, match="at least 8"):
+        stratified_indices(y, 7, seed=0, min_per_class=3)
