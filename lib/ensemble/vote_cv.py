@@ -68,11 +68,27 @@ def error_correlation(probas: Mapping[str, np.ndarray], y: np.ndarray) -> pd.Dat
     return pd.DataFrame(C, index=names, columns=names)
 
 
-def mean_off_diagonal(corr: pd.DataFrame) -> float:
-    """The mean pairwise error correlation (the diagonal left out)."""
-    C = corr.to_numpy(dtype=float)
+def mean_off_diagonal(corr: pd.DataFrame, exclude: Sequence[str] = ()) -> float:
+    """The mean pairwise error correlation (the diagonal and the `exclude`d members left out)."""
+    keep = [m for m in corr.index if m not in set(exclude)]
+    C = corr.loc[keep, keep].to_numpy(dtype=float)
     mask = ~np.eye(len(C), dtype=bool)
     return float(np.nanmean(C[mask])) if mask.any() else float("nan")
+
+
+def shared_errors(probas: Mapping[str, np.ndarray], y: np.ndarray, reference: str,
+                  others: Sequence[str] | None = None) -> dict[str, int]:
+    """What a vote could fix: of the `reference` member's errors, on how many is every other member (of
+    `others`, default all) also wrong, and on how many is at least one other member right."""
+    y = np.asarray(y)
+    others = [m for m in (others if others is not None else probas) if m != reference]
+    wrong = {m: np.asarray(probas[m]).argmax(1) != y for m in [reference, *others]}
+    ref_wrong = wrong[reference]
+    all_wrong = ref_wrong.copy()
+    for m in others:
+        all_wrong &= wrong[m]
+    return {"reference_errors": int(ref_wrong.sum()), "all_others_also_wrong": int(all_wrong.sum()),
+            "some_other_right": int((ref_wrong & ~all_wrong).sum())}
 
 
 @dataclass

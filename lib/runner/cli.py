@@ -107,8 +107,14 @@ def to_html(executed: Path, html: Path, params: dict[str, Any] | None = None) ->
 
 
 def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) -> NotebookResult:
-    """Execute one notebook with papermill; always leaves the executed copy and its HTML."""
+    """Execute one notebook with papermill; always leaves the executed copy and its HTML.
+
+    Besides papermill's cell-level bar, the progress bars the notebook's code draws (the kernel's stderr) are
+    echoed onto `log` as they arrive: redrawn in place on a terminal, only their final state elsewhere.
+    """
     import papermill as pm
+
+    from lib.runner.progress import ProgressEcho
 
     executed_dir = reports / "executed"
     executed_dir.mkdir(parents=True, exist_ok=True)
@@ -119,10 +125,14 @@ def run_notebook(path: Path, params: dict[str, Any], reports: Path, log: Any) ->
         metrics.unlink()  # a stale file must not pass for this run's result
     t0 = time.perf_counter()
     error = None
+    echo = ProgressEcho(log)
     try:
-        pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
-                            kernel_name="python3", progress_bar=True, log_output=False,
-                            request_save_on_cell_execute=True)
+        try:
+            pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
+                                kernel_name="python3", progress_bar=True, log_output=False,
+                                stderr_file=echo, request_save_on_cell_execute=True)
+        finally:
+            echo.close()
         status = "ok"
         if not metrics.exists():
             status, error = "failed", f"{path.stem} finished without writing {metrics.relative_to(reports)}"

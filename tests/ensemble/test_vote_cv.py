@@ -132,3 +132,18 @@ def test_nested_select_cv_picks_per_fold_on_inner_rows_and_predicts_every_row_on
     assert res.chosen == ["signal"] * 4
     assert res.p.shape == (len(y), 3) and np.allclose(res.p.sum(1), 1)
     assert (res.p.argmax(1) == y).mean() > 0.6
+
+
+def test_shared_errors_and_mean_correlation_without_a_member():
+    from lib.ensemble.vote_cv import shared_errors
+
+    y = np.array([0, 0, 0, 0, 1, 1])
+    eye = np.eye(2)
+    ref = eye[[1, 1, 0, 0, 1, 1]]    # wrong on rows 0, 1
+    a = eye[[1, 0, 0, 0, 1, 1]]      # right on row 1
+    b = eye[[1, 1, 0, 1, 1, 1]]      # wrong on 0, 1, 3
+    out = shared_errors({"ref": ref, "a": a, "b": b}, y, "ref")
+    assert out == {"reference_errors": 2, "all_others_also_wrong": 1, "some_other_right": 1}
+    assert shared_errors({"ref": ref, "a": a, "b": b}, y, "ref", others=["b"])["all_others_also_wrong"] == 2
+    corr = error_correlation({"ref": ref, "a": a, "b": b}, y)
+    assert mean_off_diagonal(corr, exclude=["b"]) == pytest.approx(corr.loc["ref", "a"])
