@@ -91,8 +91,12 @@ class HoldoutMLP:
         y = np.asarray(y, dtype=int)
         k = int(self.n_classes or y.max() + 1)
         counts = np.bincount(y, minlength=k)
-        stratify = y if counts[counts > 0].min() >= 2 else None
-        tr, va = train_test_split(np.arange(len(y)), test_size=self.holdout, random_state=self.seed, stratify=stratify)
+        present = int((counts > 0).sum())
+        n_hold = max(1, int(round(self.holdout * len(y))))
+        # a stratified hold-out needs a row of every class on both sides; on a few rows (the smoke profile's
+        # inner folds) it is drawn at random instead
+        stratify = y if counts[counts > 0].min() >= 2 and present <= n_hold <= len(y) - present else None
+        tr, va = train_test_split(np.arange(len(y)), test_size=n_hold, random_state=self.seed, stratify=stratify)
         self.mlp_ = FeatureMLP(self.config, self.seed).fit(X[tr], y[tr], X[va], y[va], n_classes=k)
         self.classes_ = np.arange(k)
         self.history = self.mlp_.history

@@ -49,3 +49,11 @@ def test_split_rows_cuts_what_feature_paths_stacked():
     assert split_rows(list("abcdef"), img)["val"] == ["d", "e"]
     with pytest.raises(ValueError, match="7 rows given, the splits hold 6"):
         split_rows(np.arange(7), img)
+
+
+def test_holdout_mlp_on_fewer_rows_than_a_stratified_holdout_needs():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(10), 5)  # 50 rows, 10 classes: 15 % is 8 rows, fewer than the classes
+    X = rng.normal(0, 1, (50, 12)).astype(np.float32)
+    m = HoldoutMLP(MLPConfig(epochs=5), seed=0, n_classes=10).fit(X, y)
+    assert m.predict_proba(X).shape == (50, 10)
