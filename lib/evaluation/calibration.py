@@ -61,6 +61,13 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, bounds: tuple[float, floa
         logits: (n, k) unnormalised scores (decision_function or network logits; log-probabilities work too);
             a binary classifier's (n,) decision values are read as `binary_logits` (two columns).
         y: (n,) true class indices.
+
+    Why not scikit-learn's `CalibratedClassifierCV(method="temperature")` (1.9): it calibrates an estimator by
+    calling the estimator, while the casebook fits temperatures on score arrays from anywhere — fine-tuned
+    transformer logits, frozen-encoder probe scores, out-of-fold matrices with a floor for classes a fold never
+    saw; its array-level fitter (`_TemperatureScaling`) is private. For a scikit-learn estimator with
+    `cv=folds, ensemble=False` it finds the same T (measured on a 4-class LinearSVC: 0.52373 both ways,
+    probabilities within 3e-7), and notebook 03 uses it that way as a baseline.
     """
     z = _check(binary_logits(logits), y)
     y = np.asarray(y)
