@@ -80,8 +80,10 @@ def test_reads_accented_french_on_a_small_label(tesseract):
 
 def test_small_labels_are_upscaled_and_read(tesseract):
     tiny = render_label(width=200, height=100, size=11)  # capitals 8 px high: read as is, "l'érable" → "rable"
-    prepared = ocr.prepare_image(tiny)
-    assert prepared.mode == "L" and prepared.size == (ocr.DEFAULT_LONG_SIDE, ocr.DEFAULT_LONG_SIDE // 2)
+    prepared = ocr.prepare_image(tiny)  # ×3 (the cap), not up to the 768 px long side
+    assert prepared.mode == "L" and prepared.size == (600, 300)
+    assert ocr.prepare_image(tiny, max_upscale=0).size == (ocr.DEFAULT_LONG_SIDE, ocr.DEFAULT_LONG_SIDE // 2)
+    assert ocr.prepare_image(render_label(width=400, height=200, size=22)).size == (768, 384)  # ×1.92 < the cap
     assert ocr.prepare_image(tiny, long_side=0).size == tiny.size
     assert ACCENTED <= _words(read_text(tiny).text)
 
