@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,17 +47,22 @@ class FeatureSet:
 
 
 def image_list_hash(paths: Sequence[str | None]) -> str:
-    """A short hash of an ordered image list, including each file's size and mtime (edits invalidate it)."""
+    """A short hash of an ordered image list, including each file's size and mtime (edits invalidate it).
+
+    Paths are made absolute and normalised first, so `../shared/data/x.jpg` given from the project root and
+    the same file given from `notebooks/` (papermill's working directory) share one cache entry.
+    """
     h = hashlib.sha1()
     for p in paths:
         stat = None
+        key = os.path.normpath(os.path.abspath(str(p))) if p else None
         if p:
             try:
                 s = Path(p).stat()
                 stat = (s.st_size, int(s.st_mtime))
             except OSError:
                 stat = None
-        h.update(json.dumps([str(p) if p else None, stat]).encode())
+        h.update(json.dumps([key, stat]).encode())
     return h.hexdigest()[:16]
 
 

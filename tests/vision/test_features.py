@@ -103,3 +103,14 @@ def test_features_from_paths_equal_features_from_pil_images(tiny_images, tiny_im
     with_bad = features_of_images(tiny_image_files[:2] + ["/nonexistent.png"], bb)
     np.testing.assert_allclose(with_bad[:2], from_files[:2], atol=1e-5)
     assert np.isnan(with_bad[2]).all()
+
+
+def test_the_cache_key_does_not_depend_on_how_a_path_is_written(tmp_path, monkeypatch):
+    from lib.vision.features import image_list_hash
+
+    (tmp_path / "a").mkdir()
+    f = tmp_path / "a" / "x.jpg"
+    f.write_bytes(b"not really a jpeg")
+    monkeypatch.chdir(tmp_path / "a")
+    assert image_list_hash(["x.jpg", None]) == image_list_hash([str(f), None]) == image_list_hash(["../a/./x.jpg", None])
+    assert image_list_hash(["x.jpg"]) != image_list_hash([str(f), str(f)])
