@@ -126,6 +126,17 @@ class NestedVoteCV:
         return error_correlation(self.p_members, self.y)
 
 
+def inner_oof(members: Mapping[str, ProbaFitPredict], rows: np.ndarray, y: np.ndarray, k: int, inner_folds: int,
+              seed: int) -> dict[str, np.ndarray]:
+    """Each member's out-of-fold probabilities on `rows` (an outer training part), from folds inside those rows
+    only: what every choice of an outer fold is made on."""
+    oof = {m: np.zeros((len(rows), k)) for m in members}
+    for a, b in make_folds(y[rows], inner_folds, seed):
+        for m in members:
+            oof[m][b] = members[m](rows[a], rows[b])
+    return oof
+
+
 def nested_vote_cv(members: Mapping[str, ProbaFitPredict], y: Sequence[int], classes: Sequence[str],
                    folds: int = 5, inner_folds: int = 5, step: float = 0.1, objective: str = "nll",
                    seed: int = 42, progress: bool = True) -> NestedVoteCV:
@@ -156,11 +167,7 @@ def nested_vote_cv(members: Mapping[str, ProbaFitPredict], y: Sequence[int], cla
     fold_rows = []
     outer = make_folds(y, folds, seed)
     for f, (tr, ev) in enumerate(tqdm(outer, desc="nested CV of the vote (outer folds)", disable=not progress)):
-        # inner out-of-fold probabilities of each member, on the outer training part only
-        oof = {m: np.zeros((len(tr), k)) for m in names}
-        for a, b in make_folds(y[tr], inner_folds, seed):
-            for m in names:
-                oof[m][b] = members[m](tr[a], tr[b])
+        oof = inner_oof(members, tr, y, k, inner_folds, seed)
         vote = fit_soft_vote(oof, y[tr], step=step, objective=objective)
         best = choose_best_member(oof, y[tr])
         for m in tqdm(names, desc=f"fold {f + 1}: refit members", disable=not progress, leave=False):
@@ -249,11 +256,7 @@ def nested_select_cv(candidates: Mapping[str, ProbaFitPredict], y: Sequence[int]
     chosen = []
     for tr, ev in tqdm(make_folds(y, folds, seed), desc=desc, disable=not progress):
         if len(candidates) > 1:
-            oof = {c: np.zeros((len(tr), k)) for c in candidates}
-            for a, b in make_folds(y[tr], inner_folds, seed):
-                for c in candidates:
-                    oof[c][b] = candidates[c](tr[a], tr[b])
-            best = choose_best_member(oof, y[tr])
+            best = choose_best_member(inner_oof(candidates, tr, y, k, inner_folds, seed), y[tr])
         else:
             best = next(iter(candidates))
         chosen.append(best)

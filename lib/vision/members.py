@@ -116,3 +116,47 @@ def make_member_model(spec: MemberSpec, seed: int = 42, fast: bool = False, n_cl
         return HoldoutMLP(mlp or MLPConfig(epochs=20 if fast else 60), seed, n_classes=n_classes)
     pca = 128 if n_rows is None else max(2, min(128, n_rows - 1))
     return make_feature_model(spec.model, seed, fast=fast, pca_dim=pca)
+
+
+def fit_feature_members(specs: Sequence[MemberSpec], feats: Mapping[tuple, Any], img: Mapping[str, Any],
+                        y: Mapping[str, np.ndarray], seed: int = 42, fast: bool = False,
+                        n_classes: int | None = None, mlp: MLPConfig | None = None
+                        ) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+    """Fit every feature member on the training photos of its own representation.
+
+    Args:
+        feats: representation → `FeatureSet` over the photos stacked as `feature_paths(img)` stacks them.
+        img / y: the splits' `ImageSplit`s and class indices.
+
+    Returns:
+        (name → fitted model, {"val": {name: probabilities}, "test": {...}}).
+    """
+    from lib.vision.study import split_rows
+
+    models: dict[str, Any] = {}
+    probas: dict[str, dict[str, np.ndarray]] = {"val": {}, "test": {}}
+    for s in specs:
+        X = split_rows(feats[s.features].features, img)
+        models[s.name] = make_member_model(s, seed, fast=fast, n_classes=n_classes, mlp=mlp,
+                                           n_rows=len(y["train"])).fit(X["train"], y["train"])
+        for split in probas:
+            probas[split][s.name] = models[s.name].predict_proba(X[split])
+    return models, probas
+
+
+def cv_members(specs: Sequence[MemberSpec], feats: Mapping[tuple, Any], y: np.ndarray, seed: int = 42,
+               fast: bool = False, n_classes: int | None = None, mlp: MLPConfig | None = None,
+               ocr_texts: Sequence[str] | None = None, ocr_name: str = "ocr") -> dict[str, Any]:
+    """The members as `(train rows, scored rows) → probabilities` callables over every photo, for
+    `nested_vote_cv`; with `ocr_texts`, the OCR member too (an `OcrTextClassifier` on each photo's text)."""
+    from lib.ensemble.vote_cv import proba_member
+
+    k = int(n_classes or np.max(y) + 1)
+    out = {s.name: proba_member(lambda s=s: make_member_model(s, seed, fast=fast, n_classes=k, mlp=mlp,
+                                                              n_rows=len(y)),
+                                feats[s.features].features, y, k) for s in specs}
+    if ocr_texts is not None:
+        from lib.vision.ocr import OcrTextClassifier
+
+        out[ocr_name] = proba_member(lambda: OcrTextClassifier(seed=seed, n_classes=k), list(ocr_texts), y, k)
+    return out

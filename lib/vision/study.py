@@ -137,3 +137,11 @@ def member_feature_sets(specs: Sequence[Any], paths: Sequence[str], batch_size: 
                      "dim": fs.features.shape[1], "seconds": round(fs.seconds, 1),
                      "cache": "read" if fs.from_cache else "computed", "file": fs.cache_path.name if fs.cache_path else ""})
     return sets, pd.DataFrame(rows)
+
+
+def member_scores_table(scores_by_split: Mapping[str, pd.DataFrame], describe: Mapping[str, str]) -> pd.DataFrame:
+    """One row per member: what it is and its weighted F1 on each split (from `scores_table` outputs)."""
+    out = pd.DataFrame({"member": list(describe), "what": list(describe.values())})
+    for split, table in scores_by_split.items():
+        out[f"{split}_weighted_f1"] = out["member"].map(table.set_index("model")["weighted_f1"])
+    return out

@@ -57,3 +57,33 @@ def test_holdout_mlp_on_fewer_rows_than_a_stratified_holdout_needs():
     X = rng.normal(0, 1, (50, 12)).astype(np.float32)
     m = HoldoutMLP(MLPConfig(epochs=5), seed=0, n_classes=10).fit(X, y)
     assert m.predict_proba(X).shape == (50, 10)
+
+
+def test_fit_feature_members_and_cv_members_use_each_members_own_representation():
+    from types import SimpleNamespace
+
+    from lib.ensemble.vote_cv import nested_vote_cv
+    from lib.vision.members import cv_members, fit_feature_members
+    from lib.vision.study import member_scores_table, scores_table
+
+    rng = np.random.default_rng(0)
+    y_all = np.repeat(np.arange(2), 30)
+    good = rng.normal(0, 1, (60, 4))
+    good[:, 0] += y_all * 3.0
+    noise = rng.normal(0, 1, (60, 4))
+    a, b = MemberSpec("good", "bb", 8), MemberSpec("noise", "bb", 16)
+    order = rng.permutation(60)
+    y_all, good, noise = y_all[order], good[order], noise[order]
+    feats = {a.features: SimpleNamespace(features=good), b.features: SimpleNamespace(features=noise)}
+    img = {n: ImageSplit([str(i) for i in range(m)], [""] * m, np.zeros(m, int), 0)
+           for n, m in (("train", 40), ("val", 10), ("test", 10))}
+    Y = split_rows(y_all, img)
+    models, probas = fit_feature_members([a, b], feats, img, Y, n_classes=2)
+    assert set(models) == {"good", "noise"} and probas["test"]["good"].shape == (10, 2)
+    tables = {s: scores_table(probas[s], Y[s]) for s in ("val", "test")}
+    table = member_scores_table(tables, {"good": a.describe(), "noise": b.describe()})
+    assert table.set_index("member").loc["good", "test_weighted_f1"] > 0.8
+    cv = nested_vote_cv(cv_members([a, b], feats, y_all, n_classes=2, ocr_texts=[""] * 60), y_all, ["x", "y"],
+                        folds=3, inner_folds=2, progress=False)
+    assert set(cv.p_members) == {"good", "noise", "ocr"}
+    assert np.allclose(cv.p_members["ocr"], 0.5)  # no text anywhere: the prior
