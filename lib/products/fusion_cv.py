@@ -416,3 +416,20 @@ def image_side_representation(meta: dict) -> tuple[str, int, str, bool]:
         return s["backbone"], int(s["input_size"]), s.get("framing", "letterbox"), bool(s.get("flip", False))
     return (meta["feature_backbone"], int(meta["feature_input_size"]), meta.get("feature_framing", "center_crop"),
             bool(meta.get("feature_tta_flip", False)))
+
+
+def embedding_text_cv(E_text: np.ndarray, y: Sequence[int], k: int, Cs: Sequence[float] = (3.0, 30.0),
+                      folds: int = 5, inner_folds: int = 5, seed: int = 42, progress: bool = True):
+    """The frozen-encoder text model (notebook 04's `EmbeddingHead`) on every listing, C chosen per outer fold
+    on inner folds; the same outer folds as `nested_fusion_cv` and `early_fusion_cv`."""
+    from lib.ensemble.vote_cv import nested_select_cv, proba_member
+    from lib.products.text_embed import EmbeddingHead
+
+    y = np.asarray(y, dtype=int)
+    cands = {f"C={c:g}": proba_member(lambda c=c: EmbeddingHead(c, seed, k), E_text, y, k) for c in Cs}
+    return nested_select_cv(cands, y, k, folds, inner_folds, seed, progress, desc="e5 text (outer folds)")
+
+
+def pooled_scores(preds: dict[str, np.ndarray], y: Sequence[int], k: int) -> pd.DataFrame:
+    """One row per model: accuracy, weighted F1 and macro F1 (over all `k` classes) of its argmax on every row."""
+    return pd.DataFrame([{"model": m, **scores(y, np.asarray(p).argmax(1), labels=range(k))} for m, p in preds.items()])

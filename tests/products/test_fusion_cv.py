@@ -157,3 +157,15 @@ def test_early_fusion_uses_both_blocks_and_the_same_outer_folds():
     text_only = early_fusion_cv(E, np.zeros_like(X), np.zeros(120, bool), y, 3, Cs=(1.0,), folds=4, inner_folds=3,
                                 progress=False)
     assert acc > (text_only.p.argmax(1) == y).mean() + 0.1 and len(res.chosen) == 4
+
+
+def test_embedding_text_cv_and_pooled_scores():
+    from lib.products.fusion_cv import embedding_text_cv, pooled_scores
+
+    rng = np.random.default_rng(2)
+    y = np.repeat(np.arange(3), 30)
+    E = rng.normal(0, 1, (90, 6))
+    E[np.arange(90), y] += 3.0
+    res = embedding_text_cv(E, y, 3, Cs=(1.0,), folds=3, inner_folds=2, progress=False)
+    t = pooled_scores({"e5": res.p, "chance": np.tile([1.0, 0, 0], (90, 1))}, y, 3).set_index("model")
+    assert t.loc["e5", "accuracy"] > 0.8 and t.loc["chance", "accuracy"] == pytest.approx(1 / 3)
