@@ -5,6 +5,8 @@ loss; then the adapter of the best rate answers validation turns at each tempera
 resolution rate. Writes benchmarks/results/assistant_lr_temperature.json.
 
     .venv/bin/python benchmarks/assistant_lr_temperature.py --steps 30 --lrs 2e-4 1e-3 --temperatures 0.7 0.3 0
+    .venv/bin/python benchmarks/assistant_lr_temperature.py --steps 40 --lrs 1e-3 --group-by-length on off --bf16 \
+        --temperatures 0 --repetition-penalties 1.0 1.1 --out benchmarks/results/assistant_batching.json
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--adapter", help="a trained adapter folder: skip the learning-rate runs, compare decoding only")
     p.add_argument("--repetition-penalties", type=float, nargs="+", default=[1.1])
+    p.add_argument("--group-by-length", nargs="+", choices=["on", "off"], default=["on"],
+                   help="batches of similar lengths (on) or shuffled batches mixing every kind (off)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast on a CPU with native bf16 (AMX/AVX512-BF16)")
     p.add_argument("--out", default="benchmarks/results/assistant_lr_temperature.json")
     args = p.parse_args()
 
@@ -36,7 +41,8 @@ def main() -> None:
     from lib.assistant.conversations import split_conversations
     from lib.assistant.data import load_conversations, sample_items
     from lib.assistant.evaluate import eval_items, prompts_for, score_answers
-    from lib.assistant.finetune import LoraSettings, TrainSettings, attach_lora, load_base_model, train_lora
+    from lib.assistant.finetune import (LoraSettings, TrainSettings, attach_lora, cpu_bf16_supported, load_base_model,
+                                        train_lora)
     from lib.assistant.generation import GenerationSettings, generate_answers
     from lib.assistant.preprocess import Preprocessor
     from lib.assistant.prompting import encode_turns, system_prompt_for, turn_examples
@@ -56,8 +62,12 @@ def main() -> None:
 
         tok, model, manifest = load_adapter(args.adapter)
         best = (None, manifest.get("settings", {}).get("learning_rate"), tok, model.merge_and_unload())
+        out["adapter_steps"], out["adapter_best_step"] = manifest.get("steps"), manifest.get("best_step")
         out["adapter"] = args.adapter
-    for lr in ([] if args.adapter else args.lrs):
+    bf16 = args.bf16 and cpu_bf16_supported()
+    out["bf16"] = bf16
+    variants = [] if args.adapter else [(lr, g) for lr in args.lrs for g in args.group_by_length]
+    for lr, g in variants:
         tok, model = load_base_model("smollm2-135m-instruct")
         model = attach_lora(model, LoraSettings())
         train_enc = encode_turns(tok, turn_examples(train, system, keep_turns=1), 288)
@@ -65,17 +75,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             res = train_lora(model, tok, train_enc, Path(tmp) / "a", TrainSettings(
-                learning_rate=lr, per_device_batch=args.batch, grad_accum=1, max_steps=args.steps, seed=42),
-                validation=val_enc, eval_every=max(args.steps // 2, 1))
-            out["lr"][str(lr)] = {"validation": res.validation, "best_validation_loss": res.best_validation_loss,
-                                  "seconds": round(time.perf_counter() - t0, 1)}
-        print(f"lr {lr:g}: validation loss {res.validation}")
+                learning_rate=lr, per_device_batch=args.batch, grad_accum=1, max_steps=args.steps, seed=42,
+                group_by_length=g == "on", bf16=bf16), validation=val_enc, eval_every=max(args.steps // 2, 1))
+            key = str(lr) if args.group_by_length == ["on"] else f"lr={lr:g}, group_by_length={g}"
+            out["lr"][key] = {"validation": res.validation, "best_validation_loss": res.best_validation_loss,
+                              "seconds": round(time.perf_counter() - t0, 1),
+                              "seconds_per_step": round(res.train_seconds / max(res.steps, 1), 2)}
+        print(f"{key}: validation loss {res.validation}, {out['lr'][key]['seconds_per_step']} s per step")
         if best is None or res.best_validation_loss < best[0]:
-            best = (res.best_validation_loss, lr, tok, model.merge_and_unload())
+            best = (res.best_validation_loss, (lr, g), tok, model.merge_and_unload())
         else:
             del model
-    _, lr, tok, model = best
-    out["chosen_lr"] = lr
+    _, chosen, tok, model = best
+    if isinstance(chosen, tuple):
+        out["chosen_lr"], out["chosen_group_by_length"] = chosen[0], chosen[1]
+    else:
+        out["chosen_lr"] = chosen
     items = sample_items([it for it in eval_items(val)], args.n_gen, 7)
     prompts = prompts_for(items, system=system, with_facts=True, keep_turns=1)
     for t in args.temperatures:

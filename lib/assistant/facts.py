@@ -42,6 +42,9 @@ def facts_for(r: Route, rules: BusinessRules = DEFAULT_RULES) -> dict[str, Any]:
     if r.intent == "rates":
         f.update(taux_meme=rules.same_operator_rate, taux_autre=rules.cross_operator_rate, frais_min=rules.min_fee,
                  frais_max=rules.max_fee)
+    if r.intent in ("failed_transfer", "late_transfer") and not r.missing:
+        f["statut"] = rules.failed_transfer_status if r.intent == "failed_transfer" else rules.late_transfer_status
+        f["sinon"] = rules.support_after_hours
     if r.intent in ("support", "failed_transfer", "late_transfer") or r.topic in ("otp", "delete"):
         f["support"] = f"{rules.support_channel} {rules.support_hours}"
     return f
@@ -70,6 +73,9 @@ def facts_block(f: dict[str, Any], rules: BusinessRules = DEFAULT_RULES) -> str:
                      f"{format_fcfa(f['frais_max'])}")
     if "demander" in f:
         lines.append("à demander : " + ", ".join(_ASK[k] for k in f["demander"]))
+    if "statut" in f:
+        lines.append(f"statut : {f['statut']}")
+        lines.append(f"sinon : support après {f['sinon']}h")
     if "support" in f:
         lines.append(f"support : {f['support']}")
     return "\n".join(lines)

@@ -50,12 +50,28 @@ class TrainSettings:
     gradient_checkpointing: bool = False
     seed: int = 0
     logging_steps: int = 1
-    bf16: bool = False
+    bf16: bool = False  # bf16 mixed precision (GPU with QLoRA; CPU autocast where `cpu_bf16_supported()`)
     group_by_length: bool = True  # batches of similar lengths: less padding, the same examples
 
     @property
     def effective_batch(self) -> int:
         return self.per_device_batch * self.grad_accum
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16), so bf16 autocast speeds training up.
+
+    Measured on the 2-core dev machine (AMX): one LoRA step of SmolLM2 at batch 8 x 160 tokens took 4.6-5.0 s under
+    bf16 autocast against 6.8-13 s in fp32. Without native bf16 the same autocast is emulated and slower.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return False
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # private helpers of torch.cpu: absent in another torch, assume no
+        return False
 
 
 def load_base_model(name: str = "smollm2-135m-instruct", quantization: str | None = None,
@@ -155,14 +171,23 @@ def assistant_nll(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
     return nll, targets.numel()
 
 
-def _trainer_class():
+def _trainer_class(cpu_bf16: bool = False):
+    import contextlib
+
+    import torch
     from transformers import Trainer
 
     class AssistantOnlyTrainer(Trainer):
-        """Trainer whose loss is the mean NLL of the assistant tokens of the whole accumulated batch."""
+        """Trainer whose loss is the mean NLL of the assistant tokens of the whole accumulated batch.
+
+        With `cpu_bf16`, the forward pass runs under CPU bf16 autocast: `TrainingArguments(bf16=True)` leaves a CPU
+        run in fp32 (measured: 11.6 s per step either way), autocast here halves it (6.7-7.0 s vs 11.8-15.0 s).
+        """
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            nll, n = assistant_nll(model, inputs)
+            ctx = torch.autocast("cpu", dtype=torch.bfloat16) if cpu_bf16 else contextlib.nullcontext()
+            with ctx:
+                nll, n = assistant_nll(model, inputs)
             denom = num_items_in_batch if num_items_in_batch is not None else max(n, 1)
             loss = nll / denom
             return (loss, None) if return_outputs else loss
@@ -256,11 +281,12 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, lr_scheduler_type=s.lr_scheduler,
         warmup_steps=warmup, max_steps=s.max_steps, num_train_epochs=s.epochs, optim=s.optim,
         logging_steps=s.logging_steps, save_strategy="no",
-        report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False, bf16=s.bf16,
+        report_to="none", seed=s.seed, data_seed=s.seed, remove_unused_columns=False,
+        bf16=s.bf16 and torch.cuda.is_available(),
         use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if s.group_by_length else "random", **extra)
     val_cb = _validation_callback(model, tokenizer, validation, eval_every, eval_batch) if validation else None
-    trainer = _trainer_class()(model=model, args=args, train_dataset=data,
+    trainer = _trainer_class(cpu_bf16=s.bf16 and not torch.cuda.is_available())(model=model, args=args, train_dataset=data,
                                data_collator=lambda b: collate(b, tokenizer.pad_token_id),
                                callbacks=[val_cb] if val_cb else None)
     trainer.model_accepts_loss_kwargs = True  # so the Trainer counts target tokens across accumulation steps

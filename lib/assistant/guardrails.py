@@ -115,8 +115,8 @@ def _sentence_bounds(text: str, pos: int) -> tuple[int, int]:
 def _role(text: str, mention: Mention, prev_end: int = 0) -> str:
     """The role of a figure from the nearest keyword since the previous figure in its sentence.
 
-    A bound word right after the figure ("100 FCFA minimum") also counts; with no keyword, a figure in a
-    sentence about fees is a fee.
+    A bound word right after the figure ("100 FCFA minimum") also counts; with no keyword before it, a fee word
+    just after it ("500 FCFA de frais") makes it a fee.
     """
     s_start, s_end = _sentence_bounds(text, mention.start)
     sentence = text[s_start:s_end]
@@ -138,7 +138,9 @@ def _role(text: str, mention: Mention, prev_end: int = 0) -> str:
         fee_near = nearest == "fee" or (has_fee_topic and not re.search(r"montant|transaction|envoyer|transf",
                                                                          before, re.IGNORECASE))
         return ("fee_" if fee_near else "limit_") + bound
-    if nearest is None and has_fee_topic:
+    # No keyword before it: a fee word right after the figure ("500 FCFA de frais") makes it a fee; one further on
+    # in the sentence ("25 700 FCFA a échoué : remboursé, frais compris") says nothing about this figure.
+    if nearest is None and _KEYWORDS[0][1].search(text[mention.end:min(s_end, mention.end + 25)]):
         return "fee"
     return nearest or "other"
 

@@ -80,6 +80,10 @@ class BusinessRules:
     fee_payer: str = "sender"
     support_channel: str = "WhatsApp"
     support_hours: str = "24h/24, 7j/7"
+    # What happens to a transfer the customer reports (the answer states it; the facts block carries it).
+    failed_transfer_status: str = "échoué, remboursé automatiquement sur le compte d'envoi, frais compris"
+    late_transfer_status: str = "en cours de vérification, la plupart arrivent en quelques minutes"
+    support_after_hours: int = 24  # with no refund / no arrival after this many hours, the customer writes to support
     operators: tuple[Operator, ...] = field(default=OPERATORS)
 
     def __post_init__(self) -> None:

@@ -103,3 +103,9 @@ def test_safe_answer_is_clean():
 def test_audit_roles():
     roles = {f.text: f.role for f in audit(RIGHT[0], context_from_messages(CTX))}
     assert roles == {"100 000 FCFA": "amount", "500 FCFA": "fee", "100 500 FCFA": "total"}
+    # A fee word just after a figure makes it a fee; one further on in the sentence does not.
+    ctx = context_from_messages([{"role": "user", "content": "transfert echoué, id AB12, 25700 de mtn vers wave"}])
+    roles = {f.text: f.role for f in audit("Comptez 600 FCFA de frais.", ctx)}
+    assert roles == {"600 FCFA": "fee"}
+    followup = "Merci. Le transfert AB12 de 25 700 FCFA a échoué : il est remboursé automatiquement, frais compris."
+    assert [(f.role, f.ok) for f in audit(followup, ctx)] == [("other", True)]

@@ -123,3 +123,21 @@ def test_validation_loss_and_the_best_step_is_kept(smol_tokenizer, tiny_llama, t
     assert kept == pytest.approx(res.best_validation_loss, rel=1e-4)
     manifest = json.loads((tmp_path / "adapter" / "training_manifest.json").read_text())
     assert manifest["best_step"] == res.best_step
+
+
+def test_cpu_bf16_training_runs_its_forward_in_bf16(smol_tokenizer, tiny_llama, tmp_path, monkeypatch):
+    """`bf16=True` on a CPU: the Trainer's own flag leaves the forward in fp32, so the loss applies autocast."""
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: bf16 goes through TrainingArguments there")
+    model = attach_lora(tiny_llama, LoraSettings())
+    seen: list[torch.dtype] = []
+    layer = model.base_model.model.model.layers[0].mlp.down_proj.base_layer
+    hook = layer.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype) if mod.training else None)
+    enc = [encode_for_training(smol_tokenizer, build_messages(CONV), max_length=256)] * 2
+    for bf16 in (False, True):
+        seen.clear()
+        train_lora(model, smol_tokenizer, enc, tmp_path / f"a{bf16}",
+                   TrainSettings(per_device_batch=2, grad_accum=1, max_steps=1, bf16=bf16))
+        assert seen and set(seen) == {torch.bfloat16 if bf16 else torch.float32}, (bf16, seen)
+    hook.remove()
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a cast of the weights

@@ -105,6 +105,12 @@ def test_facts_block_for_each_intent():
     assert "1 % même opérateur, 2 % opérateurs différents" in rates and "minimum 25 FCFA, maximum 500 FCFA" in rates
     failed = facts_block(facts_for(Route("failed_transfer", missing=("id", "amount", "operators"))))
     assert "à demander : identifiant de la transaction, montant, opérateur" in failed and "WhatsApp" in failed
+    assert "statut" not in failed  # nothing to say about a transfer before its details are known
+    known = dict(amount=5000, src="mtn", dst="wave", has_txn=True)
+    failed = facts_block(facts_for(Route("failed_transfer", **known)))
+    assert "statut : échoué, remboursé automatiquement" in failed and "sinon : support après 24h" in failed
+    late = facts_block(facts_for(Route("late_transfer", **known)))
+    assert "statut : en cours de vérification" in late and "rembours" not in late
     assert "WhatsApp 24h/24, 7j/7" in facts_block(facts_for(Route("support")))
     assert "code secret oublié" in facts_block(facts_for(Route("account", "pin")))
 
