@@ -195,6 +195,30 @@ def _trainer_class(cpu_bf16: bool = False):
     return AssistantOnlyTrainer
 
 
+def _step_bar():
+    """A progress callback that draws the step bar only.
+
+    The Trainer's defaults print every log: in a notebook, `NotebookProgressCallback` appends a table row per step
+    (120 rows in the default run's report, which the learning-curve plot already shows); in a terminal,
+    `ProgressCallback` writes each log dict as a line.
+    """
+    from transformers.trainer_callback import ProgressCallback
+
+    class StepBar(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    return StepBar
+
+
+def _notebook_bar() -> tuple[Any, ...]:
+    try:
+        from transformers.utils.notebook import NotebookProgressCallback
+    except ImportError:  # no IPython: the Trainer never used it
+        return ()
+    return (NotebookProgressCallback,)
+
+
 def _validation_callback(model: Any, tokenizer: Any, data: list[Encoded], every: int, batch_size: int):
     """A Trainer callback: validation loss every `every` steps (and at the last), best adapter weights kept."""
     from transformers import TrainerCallback
@@ -289,6 +313,11 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
     trainer = _trainer_class(cpu_bf16=s.bf16 and not torch.cuda.is_available())(model=model, args=args, train_dataset=data,
                                data_collator=lambda b: collate(b, tokenizer.pad_token_id),
                                callbacks=[val_cb] if val_cb else None)
+    from transformers.trainer_callback import ProgressCallback
+
+    for default_bar in (ProgressCallback, *_notebook_bar()):
+        trainer.remove_callback(default_bar)
+    trainer.add_callback(_step_bar())
     trainer.model_accepts_loss_kwargs = True  # so the Trainer counts target tokens across accumulation steps
     model.train()
     t0 = time.perf_counter()

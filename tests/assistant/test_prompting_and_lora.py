@@ -141,3 +141,15 @@ def test_cpu_bf16_training_runs_its_forward_in_bf16(smol_tokenizer, tiny_llama, 
         assert seen and set(seen) == {torch.bfloat16 if bf16 else torch.float32}, (bf16, seen)
     hook.remove()
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a cast of the weights
+
+
+def test_training_draws_a_step_bar_and_prints_no_log_per_step(smol_tokenizer, tiny_llama, tmp_path, capsys):
+    """Only the step bar: the Trainer's default callbacks would print every per-step log into the report."""
+    model = attach_lora(tiny_llama, LoraSettings())
+    enc = [encode_for_training(smol_tokenizer, build_messages(CONV), max_length=256)] * 2
+    res = train_lora(model, smol_tokenizer, enc, tmp_path / "a",
+                     TrainSettings(per_device_batch=1, grad_accum=1, max_steps=2))
+    out = capsys.readouterr()
+    assert len([h for h in res.log_history if "loss" in h]) == 2  # still logged, for the learning curve
+    assert "'loss'" not in out.out + out.err and "grad_norm" not in out.out + out.err
+    assert "2/2" in out.err  # the bar itself
