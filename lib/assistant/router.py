@@ -6,8 +6,9 @@ Slots come from the parsers the guardrails already use (`money_values`, `operato
 
 - Typos in keywords ("frias", "échuoé", "minmium", "supppport") are repaired first: a word within one edit
   (Damerau–Levenshtein, rapidfuzz) of a keyword becomes that keyword; letter floods are collapsed.
-- The intent is the first pattern that matches the latest user turn; a turn that matches none ("mtn vers
-  orange", "id ET12..., 5000") continues the intent of the turn before it.
+- The intent is the first pattern that matches the latest user turn; a turn that matches none but gives details
+  ("mtn vers orange", "id ET12..., 5000") continues the intent of the turn before it; one that gives none either
+  ("kel temps fait il demain") is out of scope.
 - A fee question without an amount is a question about the rates; with an amount, about one transfer.
 - `missing` lists what must still be asked before the facts can be given (operators for a fee; id, amount and
   operators for a failed or late transfer).
@@ -101,10 +102,20 @@ def _has_amount(text: str) -> bool:
     return bool(money_values(text))
 
 
+def _gives_details(text: str, rules: BusinessRules = DEFAULT_RULES) -> bool:
+    """Whether a turn carries an amount, an operator or a transaction id (an answer to "which operators?")."""
+    return (_has_amount(text) or bool(operators_in(text, rules)) or ID_TAG in text
+            or bool(TRANSACTION_ID_RE.search(text)) or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d", text, re.I)))
+
+
 def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) -> Route:
     """The route of the next assistant turn given the conversation so far (user and assistant turns)."""
     users = [m["content"] for m in messages if m["role"] == "user"]
     if not users:
+        return Route("out_of_scope")
+    if _match(users[-1], rules) is None and not _gives_details(users[-1], rules):
+        # Neither a request nor details for the previous one ("kel temps fait il demain" after a transfer
+        # question): out of scope, not a continuation of the earlier intent.
         return Route("out_of_scope")
     found = None
     start = len(users) - 1

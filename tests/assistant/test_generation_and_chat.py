@@ -48,3 +48,25 @@ def test_batched_generation_and_guarded_chat(smol_tokenizer, tiny_llama):
 def test_chat_command_reports_a_missing_adapter(tmp_path, capsys):
     assert main(["--adapter", str(tmp_path), "--message", "slt"]) == 2
     assert "adapter_config.json" in capsys.readouterr().err
+
+
+def test_chat_shows_the_customers_transaction_id_where_the_model_wrote_its_tag(monkeypatch):
+    """The model reads and writes the anonymised tag; the customer reads their own id; the history keeps the tag."""
+    import lib.assistant.chat as chat
+    from lib.assistant.generation import Answer
+
+    written = "Merci. Le transfert [ID_TRANSACTION] de 2 000 FCFA a échoué : il est remboursé automatiquement."
+    seen: list[list[dict[str, str]]] = []
+
+    def fake_generate(model, tok, prompts, settings, batch_size, desc):
+        seen.extend(prompts)
+        return [Answer(raw=written, text=written, n_new_tokens=20, latency_s=0.1)]
+
+    monkeypatch.setattr(chat, "generate_answers", fake_generate)
+    session = ChatSession(None, None, "SYS", guard=False)
+    text, _ = session.reply("mon transfert a échoué, id ET24A7K9Q2, 2k de wave vers moov")
+    assert "ET24A7K9Q2" in text and "[ID_TRANSACTION]" not in text
+    assert "ET24A7K9Q2" not in str(seen) and "[ID_TRANSACTION]" in session.history[-1]["content"]
+    # Out of scope after it: the router does not carry the transfer on (see the router tests).
+    assert chat.grounded_messages(session.history + [{"role": "user", "content": "kel temps fait il demain"}],
+                                  "SYS")[1].intent == "out_of_scope"

@@ -62,6 +62,9 @@ def test_router_follows_the_conversation():
     # "merci" after an answer closes; a first message with "merci" in it is a request.
     assert route(U("frais 5000 mtn vers orange", "ok merci 👍")).intent == "closing"
     assert route(U("tu connais un bon maquis merci")).intent == "out_of_scope"
+    # A turn with neither a request nor details does not continue the earlier one.
+    assert route(U("mon transfert a échoué", "id AB1234, 2k de wave vers moov", "kel temps fait il demain")).intent \
+        == "out_of_scope"
     # After preprocessing (ids as tags, abbreviations expanded) the route is the same.
     pre = Preprocessor()
     raw = U("mon transfert a échoué", "ref CI240516.2119.A12484 / 3 000 F / om vers wave")
