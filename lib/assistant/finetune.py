@@ -51,7 +51,9 @@ class TrainSettings:
     seed: int = 0
     logging_steps: int = 1
     bf16: bool = False  # bf16 mixed precision (GPU with QLoRA; CPU autocast where `cpu_bf16_supported()`)
-    group_by_length: bool = True  # batches of similar lengths: less padding, the same examples
+    # Batches of similar lengths pad less, but lengths follow the kind of answer: each batch then holds one kind,
+    # and 40 steps reached a validation loss of 1.21 against 0.28 shuffled (benchmarks/results/assistant_batching.json).
+    group_by_length: bool = False
 
     @property
     def effective_batch(self) -> int:
@@ -61,8 +63,8 @@ class TrainSettings:
 def cpu_bf16_supported() -> bool:
     """Whether this CPU computes bf16 natively (AMX or AVX512-BF16), so bf16 autocast speeds training up.
 
-    Measured on the 2-core dev machine (AMX): one LoRA step of SmolLM2 at batch 8 x 160 tokens took 4.6-5.0 s under
-    bf16 autocast against 6.8-13 s in fp32. Without native bf16 the same autocast is emulated and slower.
+    Measured on the 2-core dev machine (AMX): a LoRA step of SmolLM2 at batch 8 (~280 tokens) took 7.1 s under bf16
+    autocast against 13.6 s in fp32. Without native bf16 the same autocast is emulated and slower.
     """
     import torch
 
@@ -310,9 +312,10 @@ def train_lora(model: Any, tokenizer: Any, train: list[Encoded], output_dir: str
         use_cpu=not torch.cuda.is_available(), disable_tqdm=False, dataloader_num_workers=0,
         train_sampling_strategy="group_by_length" if s.group_by_length else "random", **extra)
     val_cb = _validation_callback(model, tokenizer, validation, eval_every, eval_batch) if validation else None
-    trainer = _trainer_class(cpu_bf16=s.bf16 and not torch.cuda.is_available())(model=model, args=args, train_dataset=data,
-                               data_collator=lambda b: collate(b, tokenizer.pad_token_id),
-                               callbacks=[val_cb] if val_cb else None)
+    trainer_class = _trainer_class(cpu_bf16=s.bf16 and not torch.cuda.is_available())
+    trainer = trainer_class(model=model, args=args, train_dataset=data,
+                            data_collator=lambda b: collate(b, tokenizer.pad_token_id),
+                            callbacks=[val_cb] if val_cb else None)
     from transformers.trainer_callback import ProgressCallback
 
     for default_bar in (ProgressCallback, *_notebook_bar()):

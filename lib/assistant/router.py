@@ -102,10 +102,15 @@ def _has_amount(text: str) -> bool:
     return bool(money_values(text))
 
 
+def _has_txn(text: str) -> bool:
+    """Whether a text gives a transaction id (its tag after preprocessing, an id's shape, or "id"/"ref" + digits)."""
+    return ID_TAG in text or bool(TRANSACTION_ID_RE.search(text)) or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d",
+                                                                                     text, re.I))
+
+
 def _gives_details(text: str, rules: BusinessRules = DEFAULT_RULES) -> bool:
     """Whether a turn carries an amount, an operator or a transaction id (an answer to "which operators?")."""
-    return (_has_amount(text) or bool(operators_in(text, rules)) or ID_TAG in text
-            or bool(TRANSACTION_ID_RE.search(text)) or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d", text, re.I)))
+    return _has_amount(text) or bool(operators_in(text, rules)) or _has_txn(text)
 
 
 def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) -> Route:
@@ -139,8 +144,7 @@ def route(messages: list[dict[str, str]], rules: BusinessRules = DEFAULT_RULES) 
     if src and dst is None and intent in ("fees",):
         src = None  # one operator named: which one is the destination is not known yet
     later = "\n".join(users[start:])
-    has_txn = (ID_TAG in later or bool(TRANSACTION_ID_RE.search(later))
-               or bool(re.search(r"\b(?:id|ref)\s*[:#]?\s*\w*\d", later, re.I)))
+    has_txn = _has_txn(later)
     missing: list[str] = []
     if intent == "fees":
         if amount is None:

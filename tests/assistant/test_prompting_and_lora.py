@@ -111,7 +111,7 @@ def test_validation_loss_and_the_best_step_is_kept(smol_tokenizer, tiny_llama, t
     assert len(enc) == 2 and all(e.n_target < 20 for e in enc)  # the loss covers each example's last answer only
     model = attach_lora(tiny_llama, LoraSettings())
     res = train_lora(model, smol_tokenizer, enc * 4, tmp_path / "adapter",
-                     TrainSettings(per_device_batch=2, grad_accum=1, max_steps=6, learning_rate=0.3),
+                     TrainSettings(per_device_batch=2, grad_accum=1, max_steps=6, learning_rate=3.0),
                      validation=enc, eval_every=1, eval_batch=2)
     val = dict(res.validation)
     assert sorted(val) == [1, 2, 3, 4, 5, 6]
