@@ -61,17 +61,19 @@ def main() -> None:
         from lib.assistant.finetune import load_adapter
 
         tok, model, manifest = load_adapter(args.adapter)
-        best = (None, manifest.get("settings", {}).get("learning_rate"), tok, model.merge_and_unload())
+        best = (None, (manifest.get("settings", {}).get("learning_rate"), None), tok, model.merge_and_unload())
         out["adapter_steps"], out["adapter_best_step"] = manifest.get("steps"), manifest.get("best_step")
         out["adapter"] = args.adapter
     bf16 = args.bf16 and cpu_bf16_supported()
     out["bf16"] = bf16
     variants = [] if args.adapter else [(lr, g) for lr in args.lrs for g in args.group_by_length]
+    train_enc = val_enc = None
     for lr, g in variants:
         tok, model = load_base_model("smollm2-135m-instruct")
         model = attach_lora(model, LoraSettings())
-        train_enc = encode_turns(tok, turn_examples(train, system, keep_turns=1), 288)
-        val_enc = encode_turns(tok, sample_items(turn_examples(val, system, keep_turns=1), args.n_val, 42), 288)
+        if train_enc is None:  # the same tokenizer for every variant: encode once
+            train_enc = encode_turns(tok, turn_examples(train, system, keep_turns=1), 288)
+            val_enc = encode_turns(tok, sample_items(turn_examples(val, system, keep_turns=1), args.n_val, 42), 288)
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
             res = train_lora(model, tok, train_enc, Path(tmp) / "a", TrainSettings(
@@ -86,11 +88,9 @@ def main() -> None:
             best = (res.best_validation_loss, (lr, g), tok, model.merge_and_unload())
         else:
             del model
-    _, chosen, tok, model = best
-    if isinstance(chosen, tuple):
-        out["chosen_lr"], out["chosen_group_by_length"] = chosen[0], chosen[1]
-    else:
-        out["chosen_lr"] = chosen
+    _, (out["chosen_lr"], chosen_grouping), tok, model = best
+    if chosen_grouping is not None:
+        out["chosen_group_by_length"] = chosen_grouping
     items = sample_items([it for it in eval_items(val)], args.n_gen, 7)
     prompts = prompts_for(items, system=system, with_facts=True, keep_turns=1)
     for t in args.temperatures:

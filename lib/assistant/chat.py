@@ -18,7 +18,7 @@ from typing import Any
 
 from lib.assistant.generation import GenerationSettings, generate_answers
 from lib.assistant.guardrails import Guardrail
-from lib.assistant.preprocess import ID_TAG, PII, Preprocessor
+from lib.assistant.preprocess import ID_TAG, Preprocessor
 from lib.assistant.facts import grounded_messages
 from lib.assistant.rules import BusinessRules
 
@@ -49,7 +49,7 @@ class ChatSession:
         The model reads the anonymised conversation (as in training), so it writes "[ID_TRANSACTION]" where it
         refers to the customer's transaction; the customer sees the id they typed there.
         """
-        ids = [user_text[sp.start:sp.end] for sp in PII.resolve_overlaps(PII.find(user_text))
+        ids = [user_text[sp.start:sp.end] for sp in self._pre.anonymiser.detect_many([user_text])[0]
                if sp.kind == "transaction_id"]
         if ids:
             self.transaction_id = ids[-1]

@@ -76,6 +76,15 @@ def cpu_bf16_supported() -> bool:
         return False
 
 
+def use_bf16(quantization: str | None, bf16_cpu: bool) -> bool:
+    """bf16 mixed precision for this run: QLoRA on a GPU, or `bf16_cpu` on a CPU that computes bf16 natively."""
+    import torch
+
+    if torch.cuda.is_available():
+        return bool(quantization)
+    return bf16_cpu and cpu_bf16_supported()
+
+
 def load_base_model(name: str = "smollm2-135m-instruct", quantization: str | None = None,
                     gradient_checkpointing: bool = False) -> tuple[Any, Any]:
     """(tokenizer, model) through the registry, made ready for (Q)LoRA training.

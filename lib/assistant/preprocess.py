@@ -27,7 +27,8 @@ PII = PiiPatterns.load("assistant")
 PHONE_TAG, ID_TAG, NAME_TAG = (PII.placeholders[k] for k in ("phone", "transaction_id", "name"))
 TRANSACTION_ID_RE = PII.regex("transaction_id", "code")  # an id by its shape (the router looks for one)
 # The gazetteer's names, also drawn by the conversation generator (so the gazetteer is tested on them).
-FIRST_NAMES, LAST_NAMES = (domain_names("assistant")[k] for k in ("first_names", "last_names"))
+_NAMES = domain_names("assistant")
+FIRST_NAMES, LAST_NAMES = _NAMES["first_names"], _NAMES["last_names"]
 
 
 def clean_text(text: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
-import io
 import mailbox
 import re
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lib.core.csvfile import reader_with_header
 from lib.emails.demo import CATEGORIES, PII_TYPES, URGENCIES, demo_pii_values, generate_demo_inbox
 
 __all__ = ["LoadReport", "TriageData", "load_csv", "load_eml_folder", "load_mbox", "generate_demo_inbox",
@@ -113,12 +113,7 @@ def load_csv(path: str | Path, text_col: str = "text", label_col: str | None = "
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     content = _decode(path.read_bytes(), encoding, report)
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=sep)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValueError(f"{path} is empty") from None
-    header = [h.strip() for h in header]
+    reader, header = reader_with_header(content, path, sep)
     wanted = {"text": text_col, "category": label_col, "urgency": urgency_col, "subject": subject_col,
               "sender": sender_col, "date": date_col}
     if text_col not in header:

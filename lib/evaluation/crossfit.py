@@ -6,6 +6,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
+from lib.evaluation.calibration import binary_logits
+
 MISSING_CLASS_SCORE = -1e4  # a class a model never saw: softmax gives it ~0 probability, at any temperature ≥ 0.05
 
 FitPredict = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (train rows, scored rows) → (n_scored, k) scores
@@ -38,8 +40,7 @@ def align_columns(scores: np.ndarray, classes: Sequence[Any], labels: Sequence[A
     Binary decision values (1-D) become two columns [0, d], whose softmax is the model's own sigmoid.
     """
     scores = np.asarray(scores, dtype=float)
-    if scores.ndim == 1:
-        scores = np.column_stack([np.zeros_like(scores), scores])
+    scores = binary_logits(scores)
     out = np.full((len(scores), len(labels)), floor)
     index = {str(c): j for j, c in enumerate(classes)}
     for i, lab in enumerate(labels):

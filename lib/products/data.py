@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from lib.core.csvfile import reader_with_header
 from lib.core.datasets import resolve_dataset
 from lib.products.text import clean_text, join_fields
 
@@ -129,12 +129,7 @@ def read_csv_records(path: str | Path, sep: str = ",") -> tuple[pd.DataFrame, li
     """
     path = Path(path)
     content = path.read_bytes().decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=sep)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ValueError(f"{path} is empty") from None
-    header = [h.strip() for h in header]
+    reader, header = reader_with_header(content, path, sep)
     if len(set(header)) != len(header):
         raise ValueError(f"{path.name}: duplicate column names in the header {header}")
     rows, lines, records, problems = [], [], [], []

@@ -277,8 +277,9 @@ def _load_domain(domain: str) -> PiiPatterns:
     return PiiPatterns.from_file(path, domain)
 
 
+@lru_cache(maxsize=None)
 def domain_names(domain: str, source: str = "gazetteer") -> dict[str, tuple[str, ...]]:
-    """The name lists of a domain's gazetteer rule, as written in its file (e.g. for a data generator)."""
+    """The name lists of a domain's gazetteer rule, as written in its file (e.g. for a data generator); read once."""
     data = yaml.safe_load((LIB / domain / "pii.yaml").read_text(encoding="utf-8"))
     for spec in data["rules"]:
         if "names" in spec and spec.get("source", "gazetteer") == source:

@@ -105,9 +105,7 @@ class CNNClassifier:
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers)
         with torch.inference_mode():
             for x, idx, ok, _ in loader:
-                if ok.all():
-                    out[idx.numpy()] = self.model(x.to(device)).float().cpu().numpy()
-                elif ok.any():
+                if ok.any():
                     out[idx[ok].numpy()] = self.model(x[ok].to(device)).float().cpu().numpy()
         return out
 

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from lib.core.paths import models_dir
 from lib.vision.features import image_list_hash
-from lib.vision.images import MISSING, OK, UNREADABLE, open_image
+from lib.vision.images import MISSING, OK, UNREADABLE, decode_item
 
 FAILED = "failed"  # Tesseract itself failed on this photo (timeout, crash); counted like an unreadable file
 DEBIAN_PACKAGES = ("tesseract-ocr", "tesseract-ocr-fra", "tesseract-ocr-eng")
@@ -173,10 +173,7 @@ def read_text(path_or_pil: Any, lang: str = DEFAULT_LANG, min_conf: float = DEFA
 
     t0 = time.perf_counter()
     require_tesseract(lang)
-    if hasattr(path_or_pil, "convert"):
-        image, status = path_or_pil, OK
-    else:
-        image, status = open_image(path_or_pil)
+    image, status = decode_item(path_or_pil)
     if status != OK:
         return OcrResult("", 0, float("nan"), time.perf_counter() - t0, status)
     try:

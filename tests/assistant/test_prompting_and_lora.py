@@ -153,3 +153,12 @@ def test_training_draws_a_step_bar_and_prints_no_log_per_step(smol_tokenizer, ti
     assert len([h for h in res.log_history if "loss" in h]) == 2  # still logged, for the learning curve
     assert "'loss'" not in out.out + out.err and "grad_norm" not in out.out + out.err
     assert "2/2" in out.err  # the bar itself
+
+
+def test_use_bf16_follows_the_hardware_and_the_switch():
+    from lib.assistant.finetune import cpu_bf16_supported, use_bf16
+
+    if torch.cuda.is_available():
+        assert use_bf16("nf4", False) and not use_bf16("", True)
+    else:
+        assert use_bf16("", True) == cpu_bf16_supported() and not use_bf16("", False)
