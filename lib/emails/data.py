@@ -490,10 +490,10 @@ def _demo_cache_path(n_demo: int, seed: int, test_size: float, max_rows: int | N
 
     from lib.core.paths import data_dir
     from lib.emails import clean, demo, preprocess
-    from lib.text import anonymise
+    from lib.text import anonymise, name_detectors
 
     h = hashlib.sha256(json.dumps([n_demo, seed, test_size, max_rows, pre.config()], sort_keys=True).encode())
-    for mod in (demo, clean, anonymise, preprocess):
+    for mod in (demo, clean, anonymise, name_detectors, preprocess):
         h.update(Path(mod.__file__).read_bytes())
     h.update((Path(__file__).parent / "pii.yaml").read_bytes())  # the e-mail domain's patterns
     h.update(Path(__file__).read_bytes())

