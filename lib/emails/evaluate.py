@@ -1,6 +1,8 @@
 """Test-set figures for the triage models: macro-F1, per-class F1, and a check that no PII reached a model."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import Sequence
 
 import numpy as np
@@ -47,6 +49,13 @@ def pii_in_vocabulary(model, values: dict[str, set[str]], min_len: int = 4) -> p
         found = sorted(t for t in tokens if t in words)
         rows.append({"type": kind, "checked_tokens": len(tokens), "in_vocabulary": len(found)})
     return pd.DataFrame(rows)
+
+
+def study_artifacts(reports: Path, models: Path) -> list[Path]:
+    """What the e-mail study leaves behind, for the leak scan: its reports (HTML, executed notebooks, metrics, model
+    card) and its saved models. Only the study's own files: other studies' reports hold first names of their own."""
+    globs = ["0[1-3]_*.html", "executed/0[1-3]_*.ipynb", "metrics/0[1-3]_*.json", "model_card_emails.*"]
+    return sorted({p for g in globs for p in Path(reports).glob(g)}) + [Path(models) / "emails"]
 
 
 def select_examples(proba: np.ndarray, y_index: Sequence[int], threshold: float, n: int = 3) -> list[int]:

@@ -80,6 +80,7 @@ class HealthResponse(BaseModel):
     model_version: str | None = None
     labels: list[str] = []
     threshold: float | None = None
+    pii_detector: str | None = None  # the person-name detector requests are anonymised with
     max_chars: int
     detail: str | None = None
 
@@ -194,6 +195,12 @@ def _default_loader(folder: Path) -> Any:
     return TriagePipeline.load(folder)
 
 
+def _detector_of(pipe: Any) -> str | None:
+    """The name of the detector a pipeline anonymises with (None when it has no e-mail preprocessor)."""
+    pre = getattr(pipe, "preprocessor", None)
+    return pre.anonymiser.detector if pre is not None and hasattr(pre, "anonymiser") else None
+
+
 def _with_detector(load: Callable[[Path], Any], detector: str) -> Callable[[Path], Any]:
     """A loader whose pipelines anonymise requests with `detector` instead of the one saved with the model."""
 
@@ -288,7 +295,7 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
             return HealthResponse(status="model_not_loaded", model_loaded=False, max_chars=limit, detail=slot.error)
         return HealthResponse(status="ok", model_loaded=True, model_name=str(pipe.name), model_version=str(pipe.version),
                               labels=[str(l) for l in pipe.labels], threshold=float(getattr(pipe, "threshold", 0.0)),
-                              max_chars=limit)
+                              pii_detector=_detector_of(pipe), max_chars=limit)
 
     PredictRequest = request_model(limit)
 

@@ -4,7 +4,7 @@ Anonymisation is judged where it matters: a name the detector missed reaches the
 `models/`, the model card, the LIME tables and the executed notebooks under `reports/`. On the demo inbox every
 raw value is known (`lib.emails.demo.demo_pii_values`), so the files can be searched for them:
 
-- text files (HTML, JSON, Markdown, notebooks, CSV, YAML, plain text): each value of at least `min_len`
+- text files (HTML, JSON, Markdown, CSV, YAML, plain text; of a notebook, its outputs): each value of at least `min_len`
   characters, verbatim and as a whole word (case kept: "Petit" the surname, not "petit" the adjective);
 - pickled models (`.joblib`, `.pkl`): every fitted vectoriser's vocabulary, against the words of person names
   and e-mail addresses in lower case (what a vectoriser keeps), as `lib.emails.evaluate.pii_in_vocabulary`.
@@ -85,7 +85,7 @@ def scan_for_pii(roots: Iterable[str | Path], values: Mapping[str, Iterable[str]
             continue
         if suffix in TEXT_SUFFIXES:
             # embedded plots are base64: megabytes that hold no text (and cannot hold a name)
-            text = _IMAGES.sub("", path.read_text(encoding="utf-8", errors="ignore"))
+            text = _IMAGES.sub("", _readable_text(path))
             for kind, vs in vals.items():
                 found = [v for v in vs if v in text and _whole_word(v, text)]
                 if found:
@@ -102,6 +102,20 @@ def scan_for_pii(roots: Iterable[str | Path], values: Mapping[str, Iterable[str]
             rows.append({"file": str(path), "kind": "vocabulary", "found": len(leaked),
                          "examples": [_mask(t) for t in leaked[:3]]})
     return pd.DataFrame(rows, columns=["file", "kind", "found", "examples"])
+
+
+def _readable_text(path: Path) -> str:
+    """A file's text; of an executed notebook, only its outputs (its sources are the committed notebook's)."""
+    raw = path.read_text(encoding="utf-8", errors="ignore")
+    if path.suffix.lower() != ".ipynb":
+        return raw
+    import json
+
+    try:
+        cells = json.loads(raw).get("cells", [])
+    except ValueError:
+        return raw  # not JSON after all: search it whole
+    return json.dumps([c.get("outputs", []) for c in cells], ensure_ascii=False)
 
 
 def _whole_word(value: str, text: str) -> bool:

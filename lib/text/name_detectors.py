@@ -18,9 +18,10 @@ component              what it adds
 =====================  =========================================================================================
 
 The filters ("light", the default): an entity with digits or markup characters is an id or an address, not a
-name; one made only of `not_names` (greetings, titles, closings) or that is a short all-capitals word (an
-acronym) is dropped; leading lower-case words that are not particles ("saint Louis", "empereur Sigismond",
-"grommela Quasimodo") are trimmed off rather than the whole entity dropped. Chosen on the validation novel
+name; a lower-case word that is not a particle ("de", "van") or a regnal number ends a name, so an entity is cut
+into candidate names there ("saint Louis" → "Louis", "Dear Sir or Madam" → "Dear Sir", "Madam") instead of being
+dropped whole; a candidate made only of `not_names` (greetings, titles, closings) or that is a short all-capitals
+word (an acronym) is dropped. Chosen on the validation novel
 (Notre-Dame de Paris) by `benchmarks/pii_detectors.py`: the first version's sentence-start and lower-case rules
 threw away 312 of the 1,739 real names spaCy md found there, for 224 false alarms removed.
 """
@@ -118,17 +119,43 @@ def spacy_person_spans(doc: Any, patterns: "PiiPatterns", kind: str, filters: st
                 continue
             out.append(PiiSpan(tokens[0].idx, tokens[-1].idx + len(tokens[-1].text), kind, "ner"))
             continue
-        # light: trim leading words that cannot start a name (titles, verbs the model swallowed), keep the rest
-        while tokens and not tokens[0].text[:1].isupper():
-            tokens = tokens[1:]
-        while tokens and not tokens[-1].text[:1].isupper() and tokens[-1].text.lower() not in _ROMAN:
-            tokens = tokens[:-1]
-        words = [t.text for t in tokens]
-        if not tokens or all(w.lower() in patterns.not_names for w in words):
-            continue
-        if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5:
-            continue  # acronyms (ENT, CAF, ECTS, MTN)
-        out.append(PiiSpan(tokens[0].idx, tokens[-1].idx + len(tokens[-1].text), kind, "ner"))
+        # light: a lower-case word that is neither a particle nor a regnal number ends a name ("Dear Sir or Madam"
+        # is two candidates, "saint Louis" one); each part keeps its capitalised core and is judged on its own
+        for part in _name_parts(tokens, patterns.name_particles):
+            words = [t.text for t in part]
+            if all(w.lower() in patterns.not_names for w in words):
+                continue
+            if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5:
+                continue  # acronyms (ENT, CAF, ECTS, MTN)
+            out.append(PiiSpan(part[0].idx, part[-1].idx + len(part[-1].text), kind, "ner"))
+    return out
+
+
+def _name_parts(tokens: Sequence[Any], particles: frozenset[str]) -> list[list[Any]]:
+    """Runs of tokens that can form a name: on the entity's first line only (a name is on one line; spaCy glues a
+    signature's next line, "Julien\nLicence Psychologie", to it), split at lower-case words other than particles
+    and regnal numbers, then trimmed so that each starts and ends with a capitalised word (or a regnal number)."""
+    parts, current = [], []
+    for t in tokens:
+        word = t.text.strip()
+        breaks = not word or "\n" in t.text or (
+            not word[:1].isupper() and word.lower() not in particles and word.lower() not in _ROMAN)
+        if not breaks:
+            current.append(t)
+        if "\n" in t.text or "\n" in t.whitespace_:
+            break  # what the model glued from the next lines is a signature's title or degree, not this name
+        if breaks:
+            parts.append(current)
+            current = []
+    parts.append(current)
+    out = []
+    for part in parts:
+        while part and not part[0].text[:1].isupper():
+            part = part[1:]
+        while part and not part[-1].text[:1].isupper() and part[-1].text.lower() not in _ROMAN:
+            part = part[:-1]
+        if part:
+            out.append(part)
     return out
 
 

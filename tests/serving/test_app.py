@@ -246,3 +246,12 @@ def test_pipeline_errors_become_a_500_without_the_text(tmp_path, caplog):
         r = c.post("/predict", json={"text": SECRET})
     assert r.status_code == 500 and SECRET not in r.text
     assert SECRET not in caplog.text
+
+
+def test_the_pii_detector_can_be_chosen_at_start_up(model_dir):
+    assert TestClient(create_app(model_dir)).app  # the saved one (patterns only, as trained above)
+    with TestClient(create_app(model_dir, pii_detector="spacy-sm")) as c:
+        assert c.get("/health").json()["pii_detector"] == "spacy-sm"
+        assert c.post("/predict", json={"text": EMAIL}).status_code == 200
+    with pytest.raises(ValueError, match="unknown PII detector"):
+        create_app(model_dir, pii_detector="camembert-ner")
