@@ -27,6 +27,8 @@ import numpy as np
 LABELS: tuple[str, ...] = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 ENTITY_OF = {"PER": "PER", "LOC": "LOC", "ORG": "ORG"}  # corpus labels kept (MISC is left as O)
 _WORD_CHAR = re.compile(r"[\w'’-]")
+# Particles inside a name: the tagger often scores them low, and a name cut there is not fully masked.
+_PARTICLE_GAP = re.compile(r"\s+(?:de|du|des|de la|la|le|van|von|der|di|da|del|y)\s+|\s+[dlDL]['’]\s*")
 
 
 @dataclass
@@ -46,6 +48,7 @@ class TaggerConfig:
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     freeze_embeddings: bool = True
+    init_from: str = ""  # a saved tagger to continue from (empty: the registry's encoder with a new head)
     min_precision: float = 0.85  # thresholds (and checkpoints) are compared at this precision or above
     seed: int = 42
 
@@ -132,16 +135,22 @@ class _Windows:
 # --------------------------------------------------------------------------- model
 
 
-def build_tagger(model_name: str = "multilingual-e5-small", freeze_embeddings: bool = True) -> tuple[Any, Any]:
-    """(tokenizer, AutoModelForTokenClassification) with a new head over `LABELS`, from the registry's weights."""
-    from transformers import AutoModelForTokenClassification
+def build_tagger(model_name: str = "multilingual-e5-small", freeze_embeddings: bool = True,
+                 init_from: str | Path | None = None) -> tuple[Any, Any]:
+    """(tokenizer, AutoModelForTokenClassification): a new head over `LABELS` on the registry's weights, or, with
+    `init_from`, a saved tagger to train further (a second stage with its own learning-rate schedule)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from lib.core.registry import load_tokenizer, text_model_path
 
-    path = text_model_path(model_name)
-    tokenizer = load_tokenizer(model_name)
-    model = AutoModelForTokenClassification.from_pretrained(
-        path, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={k: i for i, k in enumerate(LABELS)})
+    if init_from is not None:
+        tokenizer = AutoTokenizer.from_pretrained(init_from)
+        model = AutoModelForTokenClassification.from_pretrained(init_from)
+    else:
+        tokenizer = load_tokenizer(model_name)
+        model = AutoModelForTokenClassification.from_pretrained(
+            text_model_path(model_name), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)),
+            label2id={k: i for i, k in enumerate(LABELS)})
     if freeze_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     return tokenizer, model
@@ -182,7 +191,8 @@ def person_probabilities(model: Any, tokenizer: Any, texts: Sequence[str], max_l
 
 def spans_from_probabilities(text: str, tokens: Sequence[tuple[int, int, float]], threshold: float
                              ) -> list[tuple[int, int]]:
-    """Person spans: runs of tokens at or above `threshold`, joined across spaces, widened to whole words."""
+    """Person spans: runs of tokens at or above `threshold`, joined across spaces and name particles ("de", "du",
+    "l'"), widened to whole words and to an elided article before them ("d'Artagnan")."""
     spans: list[list[int]] = []
     for s, e, p in tokens:
         if p < threshold:
@@ -191,14 +201,17 @@ def spans_from_probabilities(text: str, tokens: Sequence[tuple[int, int, float]]
             spans[-1][1] = e  # the next token of the same name (or the next name: masked as one anyway)
         else:
             spans.append([s, e])
-    out = []
+    out: list[tuple[int, int]] = []
     for s, e in spans:
         while s > 0 and _WORD_CHAR.match(text[s - 1]) and text[s - 1] not in "'’":
             s -= 1
         while e < len(text) and _WORD_CHAR.match(text[e]) and text[e] not in "'’":
             e += 1
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        if s >= 2 and text[s - 1] in "'’" and text[s - 2] in "dlDL" and (s == 2 or not text[s - 3].isalnum()):
+            s -= 2  # "d'Autriche", "l'Hermite": the elided article belongs to the name
+        gap = text[out[-1][1]:s] if out else None
+        if out and (s <= out[-1][1] or not gap.strip() or _PARTICLE_GAP.fullmatch(gap)):
+            out[-1] = (out[-1][0], max(e, out[-1][1]))  # "Jehan Frollo du Moulin", "Tristan l'Hermite"
         else:
             out.append((s, e))
     return out
@@ -275,7 +288,7 @@ def train_tagger(train_texts: Sequence[str], train_entities: Sequence[Sequence[t
     keep = [i for i, ents in enumerate(train_entities) if ents or rng.random() < config.negative_share]
     texts = [str(train_texts[i]) for i in keep]
     ents = [list(train_entities[i]) for i in keep]
-    tokenizer, model = build_tagger(config.model_name, config.freeze_embeddings)
+    tokenizer, model = build_tagger(config.model_name, config.freeze_embeddings, config.init_from or None)
     train_ds = _Windows(tokenizer, texts, ents, config.max_length, config.stride)
     pick = rng.choice(len(val_texts), size=min(config.n_eval, len(val_texts)), replace=False)
     ev_texts = [str(val_texts[i]) for i in sorted(pick)]
