@@ -74,14 +74,16 @@ def client_loop(base: str, texts: list[str], stop_at: float, budget: list[int], 
             i += 1
 
 
-def stage_timings(model_dir: str, texts: list[str]) -> dict[str, dict[str, float]]:
+def stage_timings(model_dir: str, texts: list[str], pii_detector: str | None = None) -> dict[str, dict[str, float]]:
     """Per-stage milliseconds (clean, NER, language, model, reasons) of the pipeline, one text at a time.
 
     Measured in this process, before the server starts, so the stages do not compete with the load.
     """
     from lib.emails.pipeline import TriagePipeline
+    from lib.serving.app import loader_with_detector
 
-    pipe = TriagePipeline.load(model_dir).warm_up()
+    load = loader_with_detector(TriagePipeline.load, pii_detector) if pii_detector else TriagePipeline.load
+    pipe = load(Path(model_dir)).warm_up()
     rows: list[dict[str, float]] = []
     for text in texts:
         t: dict[str, float] = {}
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server (1–8)")
     p.add_argument("--stage-texts", type=int, default=100,
                    help="texts triaged in-process, one at a time, for the per-stage timings (0: skip)")
+    p.add_argument("--pii-detector", default=None,
+                   help="person-name detector the server anonymises with (default: the one saved with the model)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "api_load.json"))
     args = p.parse_args(argv)
     if not 1 <= args.clients <= 32 or not 0 < args.duration <= 300 or not 1 <= args.workers <= 8:
@@ -120,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    stages = stage_timings(args.model_dir, texts[: args.stage_texts]) if args.stage_texts else {}
+    stages = stage_timings(args.model_dir, texts[: args.stage_texts], args.pii_detector) if args.stage_texts else {}
+    detector = ["--pii-detector", args.pii_detector] if args.pii_detector else []
     server = subprocess.Popen([sys.executable, "-m", "lib.serving", "--model-dir", args.model_dir, "--host", HOST,
-                               "--port", str(port), "--log-level", "warning", "--workers", str(args.workers)],
-                              cwd=ROOT, env=env)
+                               "--port", str(port), "--log-level", "warning", "--workers", str(args.workers),
+                               *detector], cwd=ROOT, env=env)
     try:
         t_start = time.perf_counter()
         health = wait_until_loaded(base, server, timeout_s=180)
@@ -169,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                      "warmup": args.warmup, "n_texts": args.n_texts, "host": HOST,
                      "texts": "raw demo inbox e-mails (synthetic, with PII; anonymised by the server)"},
         "model": {"name": health.get("model_name"), "version": health.get("model_version"),
-                  "labels": len(health.get("labels", []))},
+                  "labels": len(health.get("labels", [])), "pii_detector": health.get("pii_detector")},
         "results": {
             "requests": int(len(results)), "ok": int(ok.sum()), "errors": int((~ok).sum()),
             "status_counts": {str(s): int((status == s).sum()) for s in np.unique(status)} if len(status) else {},

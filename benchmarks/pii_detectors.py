@@ -66,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-sentences", type=int, default=None, help="per novel split (default: all)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pii_detectors.json"))
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--update", action="store_true",
+                   help="rerun only --detectors and replace their rows in the existing JSON (the others are kept)")
+    p.add_argument("--no-presidio", action="store_true", help="skip presidio's rows even when it is installed")
+    p.add_argument("--plot-only", action="store_true", help="redraw the plot from the existing JSON")
     args = p.parse_args(argv)
+    if args.plot_only:
+        out = Path(args.out)
+        plot(pd.DataFrame(json.loads(out.read_text(encoding="utf-8"))["rows"]), out.with_suffix(".png"))
+        return 0
 
     sets = {
         "validation": sample_sentences(load_persons(splits=["validation"]), args.max_sentences, args.seed),
@@ -89,16 +97,23 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"detector": detector, "data": set_name, **scores})
             print(f"{detector:22s} {set_name:10s} P={scores['precision']:.3f} R={scores['recall']:.3f} "
                   f"full={scores['fully_masked']:.3f} {scores['ms_per_text']:.2f} ms/text", flush=True)
-    for set_name in ("validation", "test"):
+    for set_name in ("validation", "test") if not args.no_presidio else ():
         pres = presidio_scores(sets[set_name])
         if pres is not None:
             rows.append({"detector": "presidio (spacy md)", "data": set_name, **pres})
-    table = pd.DataFrame(rows)
     out = Path(args.out)
+    commands = ["benchmarks/pii_detectors.py " + " ".join(argv if argv is not None else sys.argv[1:])]
+    if args.update and out.is_file():  # keep the other detectors' rows, measured by the earlier command(s)
+        before = json.loads(out.read_text(encoding="utf-8"))
+        rerun = {r["detector"] for r in rows}
+        rows = [r for r in before["rows"] if r["detector"] not in rerun] + rows
+        loads = {**before.get("load_seconds", {}), **loads}
+        commands = before.get("commands", [before.get("command")]) + commands
+    table = pd.DataFrame(rows)
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "what": "person-name detection: precision, recall, fully-masked recall, ms per text (rules + names)",
-        "command": "benchmarks/pii_detectors.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "commands": commands,
         "data": {"validation": "pii_fr_dev: 7romans/NotreDameDeParis (choices made here)",
                  "test": "pii_fr_dev: 7romans/BelAmi + 7romans/EugénieGrandet (never tuned on)",
                  "heldout": "lib.emails.pii_heldout, 400 messages, seed 43 (synthetic)",
@@ -123,17 +138,19 @@ def plot(table, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sets = list(dict.fromkeys(table["data"]))
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 4.2), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 10), sharey=True)
+    axes = axes.ravel()
     for ax, name in zip(axes, sets):
-        sub = table[table["data"] == name]
+        sub = table[table["data"] == name].sort_values("fully_masked")
         ax.scatter(sub["precision"], sub["fully_masked"], s=25)
-        for r in sub.itertuples():
-            ax.annotate(r.detector, (r.precision, r.fully_masked), fontsize=7, xytext=(3, 2),
-                        textcoords="offset points")
+        for k, r in enumerate(sub.itertuples()):  # labels alternate sides so that neighbours stay readable
+            ax.annotate(r.detector, (r.precision, r.fully_masked), fontsize=8, xytext=(6 if k % 2 else -6, 0),
+                        textcoords="offset points", ha="left" if k % 2 else "right", va="center")
         ax.axhline(0.95, ls="--", lw=0.8, color="grey")
         ax.axvline(0.85, ls="--", lw=0.8, color="grey")
-        ax.set(title=name, xlabel="precision (0–1)", xlim=(0.4, 1.02), ylim=(0, 1.02))
-    axes[0].set_ylabel("fully-masked person recall (0–1)")
+        ax.set(title=name, xlabel="precision (0–1)", xlim=(0.55, 1.02), ylim=(0, 1.02))
+    for ax in axes[::2]:
+        ax.set_ylabel("fully-masked person recall (0–1)")
     fig.suptitle("Person-name detectors (targets: recall ≥ 0.95 at precision ≥ 0.85)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

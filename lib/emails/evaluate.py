@@ -51,11 +51,36 @@ def pii_in_vocabulary(model, values: dict[str, set[str]], min_len: int = 4) -> p
     return pd.DataFrame(rows)
 
 
-def study_artifacts(reports: Path, models: Path) -> list[Path]:
-    """What the e-mail study leaves behind, for the leak scan: its reports (HTML, executed notebooks, metrics, model
-    card) and its saved models. Only the study's own files: other studies' reports hold first names of their own."""
-    globs = ["0[1-3]_*.html", "executed/0[1-3]_*.ipynb", "metrics/0[1-3]_*.json", "model_card_emails.*"]
-    return sorted({p for g in globs for p in Path(reports).glob(g)}) + [Path(models) / "emails"]
+def study_artifacts(reports: Path, models: Path, source: str = "demo", current: str | None = None) -> list[Path]:
+    """What the e-mail study left behind from runs on `source` data, for the leak scan.
+
+    The reports of 01–03 (HTML, executed notebook, metrics; 03's model card) whose metrics say they ran on
+    `source`, the notebook `current` (running now: its metrics are not written yet), and the model folders under
+    `models/emails/` saved from `source` data. Artifacts of another data set are left out: their words are not
+    the demo inbox's, and a common name in them ("David", "Petit") would be counted as a leak.
+    """
+    import json
+
+    reports, out = Path(reports), []
+    for metrics in sorted((reports / "metrics").glob("0[1-3]_*.json")):
+        try:
+            ran_on = json.loads(metrics.read_text(encoding="utf-8"))["data"]["source"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if ran_on == source or metrics.stem == current:
+            out += [metrics, reports / f"{metrics.stem}.html", reports / "executed" / f"{metrics.stem}.ipynb"]
+            if metrics.stem.startswith("03_"):
+                out += sorted(reports.glob("model_card_emails.*"))
+    if current:
+        out += [reports / f"{current}.html", reports / "executed" / f"{current}.ipynb"]
+    for meta in sorted((Path(models) / "emails").glob("*/meta.json")):
+        try:
+            saved_from = (json.loads(meta.read_text(encoding="utf-8")).get("data") or {}).get("source")
+        except ValueError:
+            saved_from = None
+        if saved_from == source:
+            out.append(meta.parent)
+    return sorted({p for p in out if p.exists()})
 
 
 def select_examples(proba: np.ndarray, y_index: Sequence[int], threshold: float, n: int = 3) -> list[int]:

@@ -13,7 +13,7 @@ class Preprocessor:
     """Cleaning + PII anonymisation + language identification, configured by plain values (JSON-able)."""
 
     use_ner: bool = True  # False: the patterns only (tests, quick runs)
-    pii_detector: str = "spacy-md"  # person-name detector (lib.text.name_detectors); "spacy-md+tagger" etc.
+    pii_detector: str = "spacy-md+gazetteer"  # person-name detector (lib.text.name_detectors); "tagger" etc.
     ner_model: str | None = None  # the first version's setting: models saved with it reload with its exact pipeline
     langid_model: str = "py3langid"
     languages: tuple[str, ...] = ("fr", "en")

@@ -201,7 +201,7 @@ def _detector_of(pipe: Any) -> str | None:
     return pre.anonymiser.detector if pre is not None and hasattr(pre, "anonymiser") else None
 
 
-def _with_detector(load: Callable[[Path], Any], detector: str) -> Callable[[Path], Any]:
+def loader_with_detector(load: Callable[[Path], Any], detector: str) -> Callable[[Path], Any]:
     """A loader whose pipelines anonymise requests with `detector` instead of the one saved with the model."""
 
     def load_with_detector(folder: Path) -> Any:
@@ -266,7 +266,7 @@ def create_app(model_dir: str | Path | None = None, max_chars: int | None = None
         from lib.text.name_detectors import parse_detector
 
         parse_detector(pii_detector)
-        load = _with_detector(load, pii_detector)
+        load = loader_with_detector(load, pii_detector)
     slot = _ModelSlot(Path(model_dir), load)
 
     @asynccontextmanager

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 _IMAGES = re.compile(r'(?:data:image/[\w.+-]+;base64,|"image/(?:png|jpeg|svg\+xml)":\s*")[A-Za-z0-9+/=\\n]+')
+_SCRIPTS = re.compile(r"<script\b.*?</script>", re.IGNORECASE | re.DOTALL)
 TEXT_SUFFIXES = {".html", ".htm", ".json", ".md", ".ipynb", ".csv", ".txt", ".yaml", ".yml", ".log"}
 MODEL_SUFFIXES = {".joblib", ".pkl"}
 
@@ -52,7 +53,8 @@ def _vocabulary_tokens(values: Mapping[str, Iterable[str]], min_len: int) -> set
         if kind.upper() not in ("PERSON", "EMAIL", "NAME"):
             continue
         for v in vals:
-            tokens |= {w.lower() for w in re.split(r"[\s.@_+-]+", str(v)) if len(w) >= min_len and not w.isdigit()}
+            v = str(v).split("@")[0] if kind.upper() == "EMAIL" else str(v)  # a mail domain is not personal
+            tokens |= {w.lower() for w in re.split(r"[\s.@_+-]+", v) if len(w) >= min_len and not w.isdigit()}
     return tokens
 
 
@@ -106,7 +108,8 @@ def scan_for_pii(roots: Iterable[str | Path], values: Mapping[str, Iterable[str]
 
 def _readable_text(path: Path) -> str:
     """A file's text; of an executed notebook, only its outputs (its sources are the committed notebook's)."""
-    raw = path.read_text(encoding="utf-8", errors="ignore")
+    # scripts embedded in HTML outputs (LIME ships lodash, whose comments cite "David Corbacho") are code, not data
+    raw = _SCRIPTS.sub("", path.read_text(encoding="utf-8", errors="ignore"))
     if path.suffix.lower() != ".ipynb":
         return raw
     import json

