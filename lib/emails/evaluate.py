@@ -44,7 +44,8 @@ def pii_in_vocabulary(model, values: dict[str, set[str]], min_len: int = 4) -> p
     words = {n.split("__", 1)[1] for n in names if n.startswith("word__")}
     rows = []
     for kind, vals in values.items():
-        tokens = {w.lower() for v in vals for w in v.replace(".", " ").replace("@", " ").split() if len(w) >= min_len
+        # an address's domain ("orange.fr", "univ-lyon2.fr") is not personal: only its local part is looked up
+        tokens = {w.lower() for v in vals for w in v.split("@")[0].replace(".", " ").split() if len(w) >= min_len
                   and not w.isdigit()} if kind in ("PERSON", "EMAIL") else {v.lower() for v in vals}
         found = sorted(t for t in tokens if t in words)
         rows.append({"type": kind, "checked_tokens": len(tokens), "in_vocabulary": len(found)})
