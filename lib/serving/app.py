@@ -207,7 +207,7 @@ def loader_with_detector(load: Callable[[Path], Any], detector: str) -> Callable
     def load_with_detector(folder: Path) -> Any:
         pipe = load(folder)
         if hasattr(pipe, "preprocessor"):
-            cfg = {**pipe.preprocessor.config(), "pii_detector": detector, "ner_model": None}
+            cfg = {**pipe.preprocessor.config(), "use_ner": True, "pii_detector": detector, "ner_model": None}
             pipe.preprocessor = type(pipe.preprocessor).from_config(cfg)
         return pipe
 

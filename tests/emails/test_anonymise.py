@@ -116,3 +116,37 @@ def test_evaluate_detection_and_residual():
     assert partial.loc["PERSON", "recall"] == 1.0 and partial.loc["PERSON", "fully_masked"] == 0.0
     r = residual_pii(["hello <PERSON>", "call Dupont"], {"PERSON": {"Dupont", "Marie"}}).iloc[0]
     assert r.still_present == 1 and r.distinct_values == 2
+
+
+@pytest.mark.parametrize("value", ["07 286 920 92", "(+33) 4 09 79 99 94", "0033 6 12 34 56 78", "06 123 456 78",
+                                   "+33612345678"])
+def test_phone_numbers_in_any_grouping(value):
+    # groupings people type besides 2-2-2-2-2; 07 28… is not an allocated range, so libphonenumber alone misses it
+    assert kinds(f"Rappelez-moi au {value} demain.")["PHONE"] == [value]
+
+
+@pytest.mark.parametrize("text,value", [
+    ("Mon numéro étudiant est le 2145 6789, merci.", "2145 6789"),
+    ("Student number ETU21456789 – I cannot register.", "ETU21456789"),
+    ("n° d'étudiant : 21 45 67 89", "21 45 67 89"),
+    ("mon matricule 31234567 ne marche pas", "31234567"),
+    ("Carte étudiant E-31234567 perdue", "E-31234567"),
+])
+def test_student_numbers_in_other_formats(text, value):
+    assert kinds(text)["STUDENT_ID"] == [value]
+
+
+def test_spaced_numbers_without_context_are_not_student_numbers():
+    assert "STUDENT_ID" not in kinds("Les années 2019 2020 et la salle 1234 5678.")
+
+
+def test_an_address_with_a_flat_is_masked_whole():
+    text = "Envoyez le diplôme à Appt 4, 12 bis, rue des Tanneurs, 69003 Lyon, merci."
+    assert kinds(text)["ADDRESS"] == ["Appt 4, 12 bis, rue des Tanneurs, 69003 Lyon"]
+
+
+@pytest.mark.parametrize("text,name", [("Bonjour Maadme Moreau,\nje vous écris", "Maadme Moreau"),
+                                       ("Hello Emily,\nthanks", "Emily")])
+def test_the_addressee_of_a_greeting_line(text, name):
+    assert kinds(text)["PERSON"] == [name]
+    assert "PERSON" not in kinds("Bonjour Madame,\nje vous écris") and "PERSON" not in kinds("Bonjour à tous,")
