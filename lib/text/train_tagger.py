@@ -112,8 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     overrides = {f.name: getattr(args, f.name) for f in fields(TaggerConfig)
                  if getattr(args, f.name, None) is not None}
-    if args.init_from:
-        overrides["init_from"] = str(args.init_from)
     if args.rethreshold:
         print(f"threshold: {rechoose_threshold(args.out, args.data)}")
         return 0
